@@ -1,0 +1,76 @@
+# aio — asyncio rebuilt in C++20, one lesson at a time.   `make help` lists what you can do.
+#
+# The build itself lives in tools/build.mk and the course logic in tools/course.py; this file is
+# the front door. Every target first makes sure the tools it needs are installed (tools/deps.sh).
+
+MODE ?= release
+CXX ?= g++
+LESSON ?=
+PREFIX ?= /usr/local
+PYTHON := python3
+COURSE := $(PYTHON) tools/course.py
+ifneq ($(FORCE),)
+FORCE_FLAG := --force
+endif
+MATRIX := release:clang++ debug:g++ debug:clang++ sanitize:g++ sanitize:clang++
+
+.PHONY: help run test test-matrix exercise check progress handout install readmes \
+        compile_commands.json clean deps deps-clang
+
+help:
+	@echo "make run [LESSON=NN]      build and run every lesson's example (one: beside CPython's output)"
+	@echo "make test                 build every lesson's snapshot and exercise, run every suite"
+	@echo "make test-matrix          the whole runtime's suites in debug, sanitizer and clang++ builds"
+	@echo "                          (MODE=release|debug|sanitize CXX=g++|clang++ choose one build)"
+	@echo "make exercise LESSON=NN   your own copy of lesson NN's exercise, in workspace/ (FORCE=1: start over)"
+	@echo "make check LESSON=NN      grade your workspace, with a hint for each failing test"
+	@echo "make progress             which lessons your workspace passes"
+	@echo "make handout LESSON=NN    a standalone starter tree of lesson NN, for a class"
+	@echo "make install PREFIX=dir   headers, libaio.a and lib/pkgconfig/aio.pc"
+	@echo "make readmes              regenerate the code shown in lessons/*/README.md"
+	@echo "make compile_commands.json  for clangd"
+
+deps:
+	@tools/deps.sh
+
+deps-clang:
+	@tools/deps.sh clang
+
+run: deps
+	@$(COURSE) run $(LESSON) --mode $(MODE) --cxx $(CXX)
+
+test: deps
+	@$(COURSE) test --mode $(MODE) --cxx $(CXX)
+
+# Each build of the matrix on its own line so that a failure names its build; one summary.
+test-matrix: deps deps-clang
+	@failed=0; for build in $(MATRIX); do \
+	  $(COURSE) test --reference-only --mode $${build%%:*} --cxx $${build##*:} || failed=1; \
+	done; test $$failed = 0
+
+exercise: deps
+	@test -n "$(LESSON)" || { echo "which lesson? make exercise LESSON=01"; exit 2; }
+	@$(COURSE) exercise $(LESSON) $(FORCE_FLAG)
+
+check: deps
+	@test -n "$(LESSON)" || { echo "which lesson? make check LESSON=01"; exit 2; }
+	@$(COURSE) check $(LESSON)
+
+progress: deps
+	@$(COURSE) progress
+
+handout: deps
+	@test -n "$(LESSON)" || { echo "which lesson? make handout LESSON=01"; exit 2; }
+	@$(COURSE) handout $(LESSON)
+
+install: deps
+	@$(COURSE) install $(PREFIX)
+
+readmes: deps
+	@$(COURSE) readmes
+
+compile_commands.json:
+	@$(COURSE) compile-commands
+
+clean:
+	rm -rf build compile_commands.json

@@ -1,0 +1,12 @@
+// aio/aio.hpp — lesson 01: the umbrella header. `#include <aio/aio.hpp>` gives the whole API.
+// Each lesson adds its headers here.
+#pragma once
+
+#include "aio/event_loop.hpp"
+#include "aio/not_implemented.hpp"
+#if AIO_LESSON >= 2
+#include "aio/coroutine.hpp"
+#endif // lesson 02
+#if AIO_LESSON >= 3
+#include "aio/run.hpp"
+#endif // lesson 03

@@ -1,0 +1,330 @@
+// aio/coroutine.hpp — lesson 02: the promise type (lesson 03 teaches it to be awaited).
+//
+// `aio::coroutine<T>` is what `async def` is in Python: calling a function whose return type
+// is `aio::coroutine<T>` creates a suspended frame and runs *nothing*. Someone must drive it:
+// by hand with resume() (lesson 02, Python's `coro.send(None)`), or by awaiting it from another
+// coroutine (lesson 03), or as a task on the loop (lesson 04).
+//
+// Design principles:
+//  * Lazy. initial_suspend() suspends, so a coroutine never runs behind its creator's back and
+//    its arguments are all in the frame before it starts.
+//  * One owner. The `aio::coroutine` object owns the frame and destroys it exactly once, in its
+//    destructor — whether the body never started, is suspended, or has finished. Move-only.
+//  * The result waits in the frame. final_suspend() suspends instead of letting the frame
+//    destroy itself, so the owner can read the value (or the exception) after the end.
+//  * Flat stack (lesson 03). When a child coroutine finishes without ever suspending — the
+//    common case — its awaiter continues without suspending, in a plain loop. g++ 12 does not
+//    turn symmetric transfer into a tail call below -O2 (see lesson 03's text), so we never
+//    rely on it for the synchronous path.
+#pragma once
+
+#include "aio/not_implemented.hpp"
+
+#include <concepts>
+#include <coroutine>
+#include <cstddef>
+#include <exception>
+#include <optional>
+#include <stdexcept>
+#include <type_traits>
+#include <utility>
+
+namespace aio {
+
+template <typename T = void>
+class coroutine;
+
+namespace detail {
+
+// Frames of aio coroutines alive on this thread. Tests check it goes back to zero: a frame
+// that is never destroyed is a leak no exception will ever report.
+inline thread_local std::size_t live_frames = 0;
+
+#if AIO_LESSON >= 3
+// ANCHOR: await_state
+// Where a coroutine stands with respect to the one awaiting it (lesson 03).
+enum class await_state : unsigned char {
+    not_awaited,        // driven by hand or by the loop: nobody to resume at the end
+    running_inline,     // started by an awaiter that is still inside await_suspend()
+    finished_inline,    // ... and it finished before that await_suspend() returned
+    awaiter_suspended,  // it suspended, so its awaiter suspended too and waits to be resumed
+};
+// ANCHOR_END: await_state
+
+struct final_awaiter;
+#endif // lesson 03
+
+// ANCHOR: promise_base
+// What every promise shares, whatever T is.
+class promise_base {
+public:
+    // Lazy start: creating the coroutine runs none of its body.
+    std::suspend_always initial_suspend() noexcept { return {}; }
+
+#if AIO_LESSON >= 3
+    // At the end, hand control back to whoever awaits us (see final_awaiter).
+    final_awaiter final_suspend() noexcept;
+#else
+    // Stop at the end instead of destroying the frame: the result lives in the frame, and the
+    // owner reads it before destroying the frame.
+    std::suspend_always final_suspend() noexcept { return {}; }
+#endif // lesson 03
+
+    // The body threw: keep the exception for whoever asks for the result.
+    void unhandled_exception() noexcept {
+#if AIO_EXERCISE == 2
+        // (A stub may not throw here: this function is noexcept.)
+        exception_ = std::make_exception_ptr(not_implemented(
+            "lesson 02, hole unhandled_exception: store std::current_exception() in exception_"));
+#else
+        exception_ = std::current_exception();
+#endif
+    }
+
+    // Frames are allocated through the promise type's operator new, if it has one: a place
+    // to count them.
+    static void* operator new(std::size_t size) {
+        void* frame = ::operator new(size);
+        ++live_frames;
+        return frame;
+    }
+    static void operator delete(void* frame, std::size_t size) noexcept {
+        --live_frames;
+        ::operator delete(frame, size);
+    }
+
+protected:
+    void rethrow_if_failed() const {
+        if (exception_) std::rethrow_exception(exception_);
+    }
+
+    std::exception_ptr exception_;
+
+#if AIO_LESSON >= 3
+    friend struct final_awaiter;
+    template <typename>
+    friend class aio::coroutine;
+
+    std::coroutine_handle<> continuation_;   // the coroutine awaiting this one
+    await_state state_ = await_state::not_awaited;
+#endif // lesson 03
+};
+// ANCHOR_END: promise_base
+
+// ANCHOR: promise
+template <typename T>
+class promise : public promise_base {
+public:
+    coroutine<T> get_return_object() noexcept;
+
+    // `co_return value;` lands here: keep the value in the frame.
+    template <typename U>
+        requires std::convertible_to<U, T>
+    void return_value(U&& value) {
+#if AIO_EXERCISE == 2
+        (void)value;
+        throw not_implemented("lesson 02, hole return_value: store the value in value_ "
+                              "(std::optional<T>::emplace)");
+#else
+        value_.emplace(std::forward<U>(value));
+#endif
+    }
+
+    // The value, or the exception the body ended with.
+    T& result() {
+#if AIO_EXERCISE == 2
+        throw not_implemented("lesson 02, hole result: rethrow the stored exception if there "
+                              "is one, otherwise return the stored value");
+#else
+        rethrow_if_failed();
+        return *value_;
+#endif
+    }
+
+private:
+    std::optional<T> value_;
+};
+
+template <>
+class promise<void> : public promise_base {
+public:
+    coroutine<void> get_return_object() noexcept;
+    void return_void() noexcept {}
+    void result() { rethrow_if_failed(); }
+};
+// ANCHOR_END: promise
+
+#if AIO_LESSON >= 3
+// ANCHOR: final_awaiter
+// The last suspension of every aio coroutine decides who runs next.
+struct final_awaiter {
+    bool await_ready() const noexcept { return false; }
+
+    template <typename Promise>
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> finished) noexcept {
+        promise_base& p = finished.promise();
+#if AIO_EXERCISE == 3
+        // lesson 03, hole final_awaiter: if the awaiter is still in await_suspend, mark the
+        // coroutine finished_inline and return std::noop_coroutine(); if the awaiter
+        // suspended, return its handle (continuation_) so it resumes.
+        (void)p;
+        return std::noop_coroutine();
+#else
+        switch (p.state_) {
+        case await_state::running_inline:
+            // The awaiter is below us on this very stack, inside await_suspend(): return to
+            // it, and it will carry on without suspending.
+            p.state_ = await_state::finished_inline;
+            return std::noop_coroutine();
+        case await_state::awaiter_suspended:
+            // We were resumed later (by the loop); the awaiter is suspended. Resume it.
+            return p.continuation_;
+        default:
+            return std::noop_coroutine();   // nobody awaits us: back to resume()'s caller
+        }
+#endif
+    }
+
+    void await_resume() const noexcept {}
+};
+
+inline final_awaiter promise_base::final_suspend() noexcept { return {}; }
+// ANCHOR_END: final_awaiter
+#endif // lesson 03
+
+} // namespace detail
+
+// ANCHOR: coroutine
+/// A lazy coroutine returning T: the owner of one coroutine frame.
+template <typename T>
+class [[nodiscard]] coroutine {
+    static_assert(std::is_void_v<T> || (std::is_object_v<T> && !std::is_array_v<T>),
+                  "aio::coroutine<T>: T must be void or an object type (not a reference or array)");
+
+public:
+    using promise_type = detail::promise<T>;
+    using handle_type = std::coroutine_handle<promise_type>;
+
+    coroutine() noexcept = default;   // empty: owns no frame (a moved-from coroutine is empty)
+    coroutine(coroutine&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
+    coroutine& operator=(coroutine&& other) noexcept {
+        if (this != &other) {
+            destroy();
+            handle_ = std::exchange(other.handle_, {});
+        }
+        return *this;
+    }
+    ~coroutine() { destroy(); }
+
+    /// Runs the body until its next suspension or its end (Python: `coro.send(None)`).
+    void resume() {
+        if (!handle_) throw std::logic_error("coroutine::resume: empty coroutine (moved from?)");
+        if (handle_.done()) throw std::logic_error("coroutine::resume: the coroutine has finished");
+        handle_.resume();
+    }
+
+    /// True once the body has run to its end (returned or thrown).
+    bool done() const noexcept { return handle_ && handle_.done(); }
+
+    /// The returned value (T&; nothing for coroutine<void>), or the exception the body threw,
+    /// rethrown. Asking before the end is an error, as asyncio's InvalidStateError.
+    decltype(auto) result() {
+        if (!done()) throw std::logic_error("coroutine::result: the coroutine has not finished");
+        return handle_.promise().result();
+    }
+
+#if AIO_LESSON >= 3
+    class awaiter;
+    /// `co_await coro` starts the coroutine and suspends the awaiter until it finishes
+    /// (lesson 03). The value is moved out to the awaiter; a coroutine is awaited once.
+    awaiter operator co_await() & { return awaiter(checked_for_await()); }
+    awaiter operator co_await() && { return awaiter(checked_for_await()); }
+#endif // lesson 03
+
+private:
+    friend class detail::promise<T>;
+    explicit coroutine(handle_type h) noexcept : handle_(h) {}
+
+    void destroy() noexcept {
+#if AIO_EXERCISE == 2
+        // lesson 02, hole destroy: if handle_ is not null, destroy the frame through it and
+        // leave handle_ null (a frame is destroyed exactly once).
+#else
+        if (handle_) std::exchange(handle_, {}).destroy();
+#endif
+    }
+
+#if AIO_LESSON >= 3
+    handle_type checked_for_await() const {
+        if (!handle_) throw std::logic_error("co_await: empty coroutine (moved from?)");
+        if (handle_.done() || handle_.promise().state_ != detail::await_state::not_awaited)
+            throw std::logic_error("co_await: this coroutine was already awaited");
+        return handle_;
+    }
+#endif // lesson 03
+
+    handle_type handle_;
+};
+// ANCHOR_END: coroutine
+
+#if AIO_LESSON >= 3
+// ANCHOR: awaiter
+template <typename T>
+class coroutine<T>::awaiter {
+public:
+    explicit awaiter(handle_type child) noexcept : child_(child) {}
+
+    // A lazy child has not started yet, so it is never ready before we start it.
+    bool await_ready() const noexcept { return false; }
+
+    // Start the child right here, on our stack. If it finishes without suspending, return
+    // false: the awaiting coroutine continues at once, and the stack did not grow. Otherwise
+    // the child will resume us from its final_awaiter when it is done.
+    bool await_suspend(std::coroutine_handle<> awaiting) {
+        auto& p = child_.promise();
+#if AIO_EXERCISE == 3
+        (void)p, (void)awaiting;
+        throw not_implemented("lesson 03, hole await_suspend: remember the awaiting coroutine "
+                              "in continuation_, mark running_inline, resume the child; return "
+                              "false if it finished_inline, else mark awaiter_suspended and "
+                              "return true");
+#else
+        p.continuation_ = awaiting;
+        p.state_ = detail::await_state::running_inline;
+        child_.resume();
+        if (p.state_ == detail::await_state::finished_inline) return false;
+        p.state_ = detail::await_state::awaiter_suspended;
+        return true;
+#endif
+    }
+
+    // The child's value, moved out of its frame; or its exception, rethrown here.
+    T await_resume() {
+#if AIO_EXERCISE == 3
+        throw not_implemented("lesson 03, hole await_resume: return the child's result "
+                              "(moved out of its promise), which rethrows its exception");
+#else
+        if constexpr (std::is_void_v<T>)
+            child_.promise().result();
+        else
+            return std::move(child_.promise().result());
+#endif
+    }
+
+private:
+    handle_type child_;
+};
+// ANCHOR_END: awaiter
+#endif // lesson 03
+
+namespace detail {
+template <typename T>
+coroutine<T> promise<T>::get_return_object() noexcept {
+    return coroutine<T>(std::coroutine_handle<promise>::from_promise(*this));
+}
+inline coroutine<void> promise<void>::get_return_object() noexcept {
+    return coroutine<void>(std::coroutine_handle<promise>::from_promise(*this));
+}
+} // namespace detail
+
+} // namespace aio

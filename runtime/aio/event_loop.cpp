@@ -1,0 +1,315 @@
+// aio/event_loop.cpp — lesson 01: the event loop (see event_loop.hpp for the design).
+#include "aio/event_loop.hpp"
+#include "aio/not_implemented.hpp"
+
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <climits>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <utility>
+
+namespace aio {
+
+namespace {
+
+thread_local event_loop* running_loop = nullptr;
+
+[[noreturn]] void throw_os_error(const std::string& what) {
+    throw std::system_error(errno, std::system_category(), what);
+}
+
+// Marks a loop as this thread's running loop for the duration of a run_* call, and refuses a
+// second loop (or the same one) running on the same thread: asyncio's "already running" error.
+// On the way out, however it is left, a pending stop() is spent.
+class running_scope {
+public:
+    running_scope(event_loop* loop, bool& running, bool& stopping)
+        : running_(running), stopping_(stopping) {
+        if (running_loop != nullptr)
+            throw std::runtime_error(running_loop == loop
+                                         ? "event_loop: this loop is already running"
+                                         : "event_loop: another loop is running on this thread");
+        running_loop = loop;
+        running_ = true;
+    }
+    ~running_scope() {
+        running_loop = nullptr;
+        running_ = false;
+        stopping_ = false;
+    }
+    running_scope(const running_scope&) = delete;
+    running_scope& operator=(const running_scope&) = delete;
+
+private:
+    bool& running_;
+    bool& stopping_;
+};
+
+} // namespace
+
+event_loop& get_running_loop() {
+    if (running_loop == nullptr) throw std::runtime_error("get_running_loop: no running event loop");
+    return *running_loop;
+}
+
+bool timer_handle::cancel() { return loop_ != nullptr && loop_->cancel_timer(key_); }
+
+event_loop::event_loop(clock_mode mode) : mode_(mode) {
+    epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+    if (epoll_fd_ < 0) throw_os_error("epoll_create1");
+}
+
+event_loop::~event_loop() { ::close(epoll_fd_); }
+
+void event_loop::ready_item::operator()() {
+#if AIO_LESSON >= 3
+    if (coroutine) {
+        coroutine.resume();
+        return;
+    }
+#endif // lesson 03
+    fn();
+}
+
+// ANCHOR: call_soon
+void event_loop::call_soon(callback cb) {
+    if (!cb) throw std::invalid_argument("call_soon: empty callback");
+#if AIO_EXERCISE == 1
+    throw not_implemented("lesson 01, hole call_soon: append the callback to the back of ready_");
+#else
+    ready_.emplace_back(std::move(cb));
+#endif
+}
+// ANCHOR_END: call_soon
+
+#if AIO_LESSON >= 3
+void event_loop::call_soon(std::coroutine_handle<> coroutine) {
+    if (!coroutine) throw std::invalid_argument("call_soon: null coroutine handle");
+    ready_.emplace_back(coroutine);
+}
+#endif // lesson 03
+
+// ANCHOR: timers
+timer_handle event_loop::call_later(duration delay, callback cb) {
+    if (delay < duration::zero())
+        throw std::invalid_argument("call_later: negative delay (" + std::to_string(delay.count()) +
+                                    " ns)");
+    return call_at(time() + delay, std::move(cb));
+}
+
+timer_handle event_loop::call_at(time_point when, callback cb) {
+    if (!cb) throw std::invalid_argument("call_at: empty callback");
+#if AIO_EXERCISE == 1
+    (void)when;
+    throw not_implemented(
+        "lesson 01, hole call_at: store the callback in timers_ under a new key {when, sequence}");
+#else
+    timer_handle::key key{when, next_timer_sequence_++};
+    timers_.emplace(key, std::move(cb));
+    return timer_handle(this, key);
+#endif
+}
+
+bool event_loop::cancel_timer(timer_handle::key k) { return timers_.erase(k) == 1; }
+
+time_point event_loop::time() const {
+    return mode_ == clock_mode::virtual_time ? virtual_now_ : clock::now();
+}
+// ANCHOR_END: timers
+
+// ---- file descriptors --------------------------------------------------------------------------
+
+void event_loop::add_reader(int fd, callback cb) {
+    watch(fd, &fd_watch::reader, std::move(cb), "add_reader");
+}
+void event_loop::add_writer(int fd, callback cb) {
+    watch(fd, &fd_watch::writer, std::move(cb), "add_writer");
+}
+bool event_loop::remove_reader(int fd) { return unwatch(fd, &fd_watch::reader); }
+bool event_loop::remove_writer(int fd) { return unwatch(fd, &fd_watch::writer); }
+
+void event_loop::watch(int fd, callback fd_watch::*slot, callback cb, const char* caller) {
+    if (fd < 0) throw std::invalid_argument(std::string(caller) + ": invalid fd " + std::to_string(fd));
+    if (!cb) throw std::invalid_argument(std::string(caller) + ": empty callback");
+    if (static_cast<std::size_t>(fd) >= watches_.size()) watches_.resize(fd + 1);
+    fd_watch& w = watches_[fd];
+    if (w.*slot)
+        throw std::logic_error(std::string(caller) + ": fd " + std::to_string(fd) +
+                               " is already watched (remove it first)");
+    w.*slot = std::move(cb);
+    try {
+        update_epoll(fd, w, caller);
+    } catch (...) {
+        (w.*slot) = nullptr;   // a refused fd (closed, a regular file...) leaves no trace
+        throw;
+    }
+}
+
+bool event_loop::unwatch(int fd, callback fd_watch::*slot) {
+    if (fd < 0 || static_cast<std::size_t>(fd) >= watches_.size() || !(watches_[fd].*slot))
+        return false;
+    fd_watch& w = watches_[fd];
+    w.*slot = nullptr;
+    try {
+        update_epoll(fd, w, "remove");
+    } catch (const std::system_error&) {
+        // The fd was closed while still watched, so the kernel already dropped it from the
+        // epoll set: forget it entirely. (The rule is remove first, close after.)
+        w = fd_watch{};
+        --watched_fds_;
+    }
+    return true;
+}
+
+// ANCHOR: update_epoll
+// Tells epoll what we now want to hear about `fd`: ADD the first interest, MOD when it changes,
+// DEL when nothing is left.
+void event_loop::update_epoll(int fd, fd_watch& w, const char* caller) {
+#if AIO_EXERCISE == 1
+    (void)fd, (void)w, (void)caller;
+    throw not_implemented("lesson 01, hole update_epoll: epoll_ctl ADD, MOD or DEL the fd, "
+                          "with EPOLLIN for a reader and EPOLLOUT for a writer");
+#else
+    epoll_event ev{};
+    ev.events = (w.reader ? EPOLLIN : 0u) | (w.writer ? EPOLLOUT : 0u);
+    ev.data.fd = fd;
+    int op = !w.registered ? EPOLL_CTL_ADD : ev.events != 0 ? EPOLL_CTL_MOD : EPOLL_CTL_DEL;
+    if (::epoll_ctl(epoll_fd_, op, fd, &ev) < 0)
+        throw_os_error(std::string(caller) + ": epoll_ctl(fd " + std::to_string(fd) + ")");
+    if (op == EPOLL_CTL_ADD) ++watched_fds_;
+    if (op == EPOLL_CTL_DEL) --watched_fds_;
+    w.registered = op != EPOLL_CTL_DEL;
+#endif
+}
+// ANCHOR_END: update_epoll
+
+// Runs the reader or writer of `fd` if it is still there: an earlier callback of the same step
+// may have removed it. The callback is copied first, because it may remove itself while running.
+void event_loop::run_fd_callback(int fd, callback fd_watch::*slot) {
+    if (callback cb = watches_[fd].*slot) cb();
+}
+
+// ---- running -----------------------------------------------------------------------------------
+
+void event_loop::stop() { stopping_ = true; }
+
+bool event_loop::idle() const { return ready_.empty() && timers_.empty() && watched_fds_ == 0; }
+
+// Like asyncio, a stop() requested before the loop starts still lets it run one step.
+void event_loop::run_forever() {
+    running_scope scope(this, running_, stopping_);
+    do {
+        if (idle() && !stopping_)
+            throw std::runtime_error(
+                "run_forever: the loop is idle (nothing ready, no timer, no fd watched): "
+                "nothing could ever wake it");
+        run_once();
+    } while (!stopping_);
+}
+
+void event_loop::run_until_idle() {
+    running_scope scope(this, running_, stopping_);
+    while (!idle()) {
+        run_once();
+        if (stopping_) break;
+    }
+}
+
+// ANCHOR: run_once
+// One step of the loop, in asyncio's order: I/O first, then timers, then the ready queue.
+void event_loop::run_once() {
+    wait_for_events();
+    move_due_timers_to_ready();
+    run_ready();
+}
+// ANCHOR_END: run_once
+
+// Waits until an fd is ready or the next timer is due — but not at all when something is
+// already ready. Ready fds put their callbacks on the ready queue.
+void event_loop::wait_for_events() {
+    bool must_not_block = !ready_.empty() || stopping_;
+    if (must_not_block && watched_fds_ == 0) return;   // the hot path: no system call at all
+
+    int timeout_ms = -1;                                // no timer: wait for I/O only
+    if (must_not_block) {
+        timeout_ms = 0;
+    } else if (!timers_.empty()) {
+        duration wait = timers_.begin()->first.when - time();
+        if (wait <= duration::zero()) {
+            timeout_ms = 0;
+        } else if (mode_ == clock_mode::virtual_time && watched_fds_ == 0) {
+            virtual_now_ = timers_.begin()->first.when;  // nothing else can happen: jump
+            return;
+        } else {
+            // Round up: waking a little early would only spin until the deadline.
+            auto ms = std::chrono::ceil<std::chrono::milliseconds>(wait).count();
+            timeout_ms = ms > INT_MAX ? INT_MAX : static_cast<int>(ms);
+        }
+    }
+
+    std::array<epoll_event, 64> events;
+    int n = ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), timeout_ms);
+    if (n < 0) {
+        if (errno == EINTR) return;   // a signal: just go round again
+        throw_os_error("epoll_wait");
+    }
+    if (n == 0 && timeout_ms > 0 && mode_ == clock_mode::virtual_time)
+        virtual_now_ = timers_.begin()->first.when;   // waited for I/O in vain: now jump
+    for (int i = 0; i < n; ++i) {
+        int fd = events[i].data.fd;
+        // Errors and hang-ups wake both sides, as in Python's selectors: the read or write
+        // that follows is what reports them.
+        if (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+            ready_.emplace_back([this, fd] { run_fd_callback(fd, &fd_watch::reader); });
+        if (events[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+            ready_.emplace_back([this, fd] { run_fd_callback(fd, &fd_watch::writer); });
+    }
+}
+
+// ANCHOR: move_due_timers_to_ready
+void event_loop::move_due_timers_to_ready() {
+    if (timers_.empty()) return;   // do not even read the clock
+#if AIO_EXERCISE == 1
+    throw not_implemented("lesson 01, hole move_due_timers_to_ready: move every timer whose "
+                          "deadline is <= time() from timers_ to the back of ready_, earliest first");
+#else
+    time_point now = time();
+    while (!timers_.empty() && timers_.begin()->first.when <= now) {
+        auto due = timers_.extract(timers_.begin());
+        ready_.emplace_back(std::move(due.mapped()));
+    }
+#endif
+}
+// ANCHOR_END: move_due_timers_to_ready
+
+// ANCHOR: run_ready
+// Runs exactly what was ready when the step began. Callbacks scheduled meanwhile land in the
+// (now empty) ready_ and wait for the next step: a callback that reschedules itself can never
+// starve timers and I/O.
+void event_loop::run_ready() {
+#if AIO_EXERCISE == 1
+    throw not_implemented("lesson 01, hole run_ready: swap ready_ into now_running_, run each item "
+                          "in order, then clear now_running_");
+#else
+    now_running_.swap(ready_);
+    std::size_t i = 0;
+    try {
+        for (; i < now_running_.size(); ++i) now_running_[i]();
+    } catch (...) {
+        // Keep the callbacks that did not run yet, ahead of anything scheduled since.
+        ready_.insert(ready_.begin(), std::make_move_iterator(now_running_.begin() + i + 1),
+                      std::make_move_iterator(now_running_.end()));
+        now_running_.clear();
+        throw;
+    }
+    now_running_.clear();
+#endif
+}
+// ANCHOR_END: run_ready
+
+} // namespace aio

@@ -1,0 +1,166 @@
+// aio/event_loop.hpp — lesson 01: the event loop, asyncio's loop for callbacks.
+//
+// Design principles (the whole runtime stands on these):
+//
+//  * One loop per thread, and everything happens on it. Nothing here takes a lock: a callback
+//    runs to completion before the next one starts, so the loop's own data is never shared.
+//  * The loop is three sources of work feeding one ready queue, exactly as asyncio's
+//    `BaseEventLoop._run_once`:
+//
+//          call_soon ────────────────────────────┐
+//          call_later / call_at ──► timers ──────┤ (when due)
+//          add_reader / add_writer ──► epoll ────┤ (when the fd is ready)
+//                                                ▼
+//                                   ready queue: run in FIFO order
+//
+//    One iteration ("step") waits for I/O only if nothing is ready, moves the fds that became
+//    ready and the timers that fell due to the back of the ready queue, then runs what was
+//    ready *at that moment*. What a callback schedules runs in the next step, never in this one.
+//  * Timers are ordered by deadline, then by the order they were created. asyncio leaves equal
+//    deadlines in heap order; we make ties deterministic because tests depend on it.
+//  * A virtual clock: with `clock_mode::virtual_time`, time does not pass by itself. When nothing
+//    is ready and no fd could wake the loop, time jumps straight to the next timer. A test of a
+//    one-hour timeout runs in microseconds, and always the same way.
+//
+// Where this is simpler than asyncio: callbacks are `std::function<void()>` (copyable callables
+// only); an exception thrown by a callback propagates out of `run_forever` instead of going to a
+// logging exception handler (the loop stays usable, the remaining callbacks stay queued); and
+// `call_soon` returns nothing (cancel a callback by making it check a flag).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <vector>
+#if AIO_LESSON >= 3
+#include <coroutine>
+#endif // lesson 03
+
+namespace aio {
+
+using clock = std::chrono::steady_clock;
+using time_point = clock::time_point;
+using duration = clock::duration;
+
+/// `real`: time() is the monotonic clock. `virtual_time`: time() starts at zero and moves only
+/// when the loop has nothing to do but wait for a timer (then it jumps to that timer).
+enum class clock_mode { real, virtual_time };
+
+class event_loop;
+
+/// What `call_later` / `call_at` give back: a way to cancel the timer before it fires.
+/// A handle is a small value (copy it freely), but it must not outlive its loop.
+class timer_handle {
+public:
+    timer_handle() = default;
+
+    /// Removes the timer if it is still pending; true if it was. Cancelling twice, or after the
+    /// timer fired, does nothing and returns false.
+    bool cancel();
+
+    /// The deadline the timer was scheduled for.
+    time_point when() const { return key_.when; }
+
+private:
+    friend class event_loop;
+    struct key {
+        time_point when;
+        std::uint64_t sequence;   // ties between equal deadlines go to the earlier timer
+        auto operator<=>(const key&) const = default;
+    };
+    timer_handle(event_loop* loop, key k) : loop_(loop), key_(k) {}
+
+    event_loop* loop_ = nullptr;
+    key key_{};
+};
+
+class event_loop {
+public:
+    using callback = std::function<void()>;
+
+    explicit event_loop(clock_mode mode = clock_mode::real);
+    ~event_loop();
+    event_loop(const event_loop&) = delete;             // callbacks and handles point at the
+    event_loop& operator=(const event_loop&) = delete;  // loop: it stays where it was made
+
+    /// Runs `cb` in a later step, after everything already scheduled (FIFO).
+    void call_soon(callback cb);
+#if AIO_LESSON >= 3
+    /// The coroutine fast path (lesson 03): resuming a coroutine is the most common callback of
+    /// all, so the ready queue holds a coroutine handle directly — no std::function, no allocation.
+    void call_soon(std::coroutine_handle<> coroutine);
+#endif // lesson 03
+
+    /// Runs `cb` once `delay` has passed (a negative delay is an error: it is always a bug).
+    timer_handle call_later(duration delay, callback cb);
+    /// Runs `cb` at `when` (a deadline already past runs in the next step).
+    timer_handle call_at(time_point when, callback cb);
+    /// The loop's clock: monotonic, or virtual (see clock_mode).
+    time_point time() const;
+
+    /// Runs `cb` in a step whenever `fd` is readable (level-triggered, like asyncio's selector:
+    /// it keeps firing until the data is read). One reader per fd: a second one is an error.
+    void add_reader(int fd, callback cb);
+    /// Stops watching `fd` for reading; true if it was watched.
+    bool remove_reader(int fd);
+    /// Same as add_reader, for "writable" (room in the kernel's send buffer).
+    void add_writer(int fd, callback cb);
+    bool remove_writer(int fd);
+
+    /// Runs steps until stop() is called. If nothing is scheduled and no fd is watched, nothing
+    /// could ever happen again: instead of sleeping forever it throws std::runtime_error.
+    void run_forever();
+    /// Runs steps until nothing is ready, no timer is pending and no fd is watched (or stop()).
+    void run_until_idle();
+    /// Asks run_forever()/run_until_idle() to return after the current step.
+    void stop();
+    bool is_running() const { return running_; }
+
+private:
+    friend class timer_handle;
+
+    // One entry of the ready queue: a callback or (lesson 03) a coroutine to resume.
+    struct ready_item {
+        explicit ready_item(callback f) : fn(std::move(f)) {}
+        callback fn;
+#if AIO_LESSON >= 3
+        explicit ready_item(std::coroutine_handle<> c) : coroutine(c) {}
+        std::coroutine_handle<> coroutine;
+#endif // lesson 03
+        void operator()();
+    };
+    struct fd_watch {
+        callback reader, writer;
+        bool registered = false;   // known to epoll
+    };
+
+    void run_once();
+    bool idle() const;
+    void wait_for_events();
+    void move_due_timers_to_ready();
+    void run_ready();
+    bool cancel_timer(timer_handle::key k);
+    void watch(int fd, callback fd_watch::*slot, callback cb, const char* caller);
+    bool unwatch(int fd, callback fd_watch::*slot);
+    void update_epoll(int fd, fd_watch& w, const char* caller);
+    void run_fd_callback(int fd, callback fd_watch::*slot);
+
+    clock_mode mode_;
+    time_point virtual_now_{};
+    int epoll_fd_ = -1;
+    std::vector<ready_item> ready_;      // scheduled for the next step
+    std::vector<ready_item> now_running_; // the step being run now
+    std::map<timer_handle::key, callback> timers_;
+    std::uint64_t next_timer_sequence_ = 0;
+    std::vector<fd_watch> watches_;      // indexed by fd: the kernel hands out small numbers
+    std::size_t watched_fds_ = 0;
+    bool running_ = false;
+    bool stopping_ = false;
+};
+
+/// The loop running on this thread (asyncio.get_running_loop). Throws std::runtime_error when
+/// called outside a running loop.
+event_loop& get_running_loop();
+
+} // namespace aio

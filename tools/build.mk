@@ -1,0 +1,77 @@
+# tools/build.mk — compiles and links the test binaries and examples of source trees.
+#
+# Called by tools/course.py (never by hand), after it has generated the trees:
+#   make -f tools/build.mk MODE=release CXX=g++ build/release-g++/snap-03/test ...
+#
+# A "tree" is one copy of the runtime: build/src/snap-NN (lesson NN's snapshot), build/src/ex-NN
+# (its exercise), build/src/hole-NN-K (the exercise with only hole K cut), build/src/reference
+# (the whole runtime), or a learner's workspace. For a tree T built in mode M:
+#   build/M-CXX/T/test      doctest binary: T's runtime + the suites of lessons 01..NN
+#   build/M-CXX/T/example   lessons/NN-*/example.cpp built against T
+# Header dependencies are tracked (-MMD), so only what changed is rebuilt.
+
+MODE ?= release
+CXX ?= g++
+OUT := build/$(MODE)-$(notdir $(CXX))
+
+CXXFLAGS_release  := -O2 -g
+CXXFLAGS_debug    := -O0 -g
+CXXFLAGS_sanitize := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+                     -fno-sanitize-recover=undefined
+ifeq ($(CXXFLAGS_$(MODE)),)
+$(error MODE must be release, debug or sanitize, not '$(MODE)')
+endif
+WARNINGS := -Wall -Wextra -Wpedantic $(if $(filter true,$(CI)),-Werror)
+CXXFLAGS := -std=c++20 $(CXXFLAGS_$(MODE)) $(WARNINGS) -MMD -MP $(EXTRA_CXXFLAGS)
+LDFLAGS  := $(filter -fsanitize=%,$(CXXFLAGS_$(MODE)))
+
+LESSON_DIRS := $(sort $(notdir $(wildcard lessons/[0-9][0-9]-*)))
+# number("03-await") = 3
+number = $(patsubst 0%,%,$(firstword $(subst -, ,$1)))
+lessons_upto = $(wordlist 1,$(call number,$1),$(LESSON_DIRS))
+lesson_dir = $(filter $1-%,$(LESSON_DIRS))
+
+# tree_rules(tree, source dir, lesson dirs whose suites it runs, lesson dir of its example)
+define tree_rules
+$(OUT)/$1/lib/%.o: $2/aio/%.cpp
+	@mkdir -p $$(@D)
+	$$(Q)$$(CXX) $$(CXXFLAGS) -I$2 -c $$< -o $$@
+$(OUT)/$1/tests/%.o: tests/%.cpp
+	@mkdir -p $$(@D)
+	$$(Q)$$(CXX) $$(CXXFLAGS) -I$2 -Itests -c $$< -o $$@
+$(OUT)/$1/lib.a: $(patsubst $2/aio/%.cpp,$(OUT)/$1/lib/%.o,$(wildcard $2/aio/*.cpp))
+	@mkdir -p $$(@D)
+	$$(Q)rm -f $$@ && ar rcs $$@ $$^
+$(OUT)/$1/test: $(patsubst tests/%.cpp,$(OUT)/$1/tests/%.o,$(foreach l,$3,$(wildcard tests/$l/*.cpp))) \
+                $(OUT)/doctest_main.o $(OUT)/$1/lib.a
+	$$(Q)$$(CXX) $$^ $$(LDFLAGS) -o $$@
+$(OUT)/$1/example: lessons/$4/example.cpp $(OUT)/$1/lib.a
+	$$(Q)$$(CXX) $$(CXXFLAGS) -I$2 $$< $(OUT)/$1/lib.a $$(LDFLAGS) -o $$@
+endef
+
+# Quiet by default: one short line per step; V=1 shows the whole commands.
+ifeq ($(V),1)
+Q :=
+else
+Q = @echo "  $(if $(filter %.a,$@),AR ,$(if $(filter %.o,$@),CXX,LD )) $@" && 
+endif
+
+# The source dir, suites and example of each kind of tree (see the header comment).
+#   snap-NN, ex-NN: suites 01..NN;  hole-NN-K: suite NN;  reference: all;  ws-NN: workspace/NN-*
+tree_kind = $(firstword $(subst -, ,$1))
+tree_lesson = $(word 2,$(subst -, ,$1))
+tree_src = $(if $(filter ws,$(call tree_kind,$1)),workspace/$(call lesson_dir,$(call tree_lesson,$1)),build/src/$1)
+tree_suites = $(if $(filter reference,$1),$(LESSON_DIRS),$(if $(filter hole,$(call tree_kind,$1)),$(call lesson_dir,$(call tree_lesson,$1)),$(call lessons_upto,$(call lesson_dir,$(call tree_lesson,$1)))))
+tree_example = $(call lesson_dir,$(call tree_lesson,$1))
+
+# Trees are named by the goals asked for: build/M-CXX/<tree>/<what>.
+TREES := $(sort $(foreach g,$(MAKECMDGOALS),$(word 3,$(subst /, ,$g))))
+$(foreach t,$(TREES),$(eval $(call tree_rules,$t,$(call tree_src,$t),$(call tree_suites,$t),$(call tree_example,$t))))
+
+# doctest's own main() is the slowest thing to compile: once per mode and compiler.
+$(OUT)/doctest_main.o: tests/doctest_main.cpp
+	@mkdir -p $(@D)
+	$(Q)$(CXX) $(CXXFLAGS) -c $< -o $@
+
+-include $(shell find $(OUT) -name '*.d' 2>/dev/null)
+.DELETE_ON_ERROR:

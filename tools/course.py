@@ -1,0 +1,683 @@
+#!/usr/bin/env python3
+"""The course tooling: one runtime in runtime/, every lesson generated from it.
+
+Principles (Crafting Interpreters' model): code is written once, in runtime/. Each lesson's
+snapshot (the runtime as it stands after lesson NN) and exercise (the same snapshot with the
+lesson's own parts cut out) are *generated* by resolving preprocessor guards with unifdef:
+
+    #if AIO_LESSON >= 3   ...code lesson 03 adds to an earlier file...   #endif // lesson 03
+    #if AIO_EXERCISE == 3  ...stub that throws aio::not_implemented...  #else ...code... #endif
+
+A runtime file says on its first line which lesson introduces it ("— lesson 03: ..."). Code
+shown in a lesson's README.md is generated too, between markers:
+
+    <!-- code: aio/event_loop.cpp#call_soon -->   the region between ANCHOR: and ANCHOR_END:
+    <!-- code: aio/run.hpp -->                    a whole file
+    <!-- diff: aio/coroutine.hpp -->              what this lesson changed in a file
+
+The Makefile calls the subcommands below; `make help` lists the user-facing targets.
+"""
+import argparse
+import difflib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNTIME = ROOT / "runtime"
+SRC = ROOT / "build" / "src"
+WORKSPACE = ROOT / "workspace"
+TIMEOUT_S = int(os.environ.get("AIO_TEST_TIMEOUT", "180"))
+# The oracle for the examples: Debian's python3 (where python3-aiohttp lives), else ours.
+PYTHON = "/usr/bin/python3" if Path("/usr/bin/python3").exists() else sys.executable
+
+
+# ---- lessons, runtime files and holes -----------------------------------------------------------
+
+@dataclass(frozen=True)
+class Lesson:
+    number: int
+    dir: str            # "03-await"
+
+    @property
+    def nn(self) -> str:
+        return f"{self.number:02d}"
+
+    @property
+    def path(self) -> Path:
+        return ROOT / "lessons" / self.dir
+
+
+def lessons() -> list[Lesson]:
+    found = sorted(p.name for p in (ROOT / "lessons").iterdir()
+                   if p.is_dir() and re.fullmatch(r"\d\d-[a-z0-9-]+", p.name))
+    result = [Lesson(int(name[:2]), name) for name in found]
+    for i, lesson in enumerate(result, start=1):
+        if lesson.number != i:
+            sys.exit(f"lessons/: expected lesson {i:02d}, found {lesson.dir} (no gaps allowed)")
+    return result
+
+
+def lesson(nn: str) -> Lesson:
+    for each in lessons():
+        if each.number == int(nn):
+            return each
+    sys.exit(f"no lesson {nn} (there are {', '.join(l.nn for l in lessons())})")
+
+
+def runtime_files() -> list[tuple[Path, int]]:
+    """Every file under runtime/ and the lesson that introduces it."""
+    files = []
+    for path in sorted(p for p in RUNTIME.rglob("*") if p.is_file()):
+        first = path.read_text().split("\n", 1)[0]
+        m = re.search(r"\blesson (\d\d)\b", first)
+        if not m:
+            sys.exit(f"{path.relative_to(ROOT)}: the first line must name its lesson ('lesson NN')")
+        files.append((path, int(m.group(1))))
+    return files
+
+
+HOLE_GUARD = "#if AIO_EXERCISE == {}"
+HOLE_TEXT = re.compile(r"lesson (\d\d), hole (\w+): (.*)")
+
+
+@dataclass(frozen=True)
+class Hole:
+    name: str
+    hint: str
+    file: Path
+    index_in_file: int   # which guard of that file, counting from 0
+
+
+def stub_text(line: str) -> str:
+    literals = re.findall(r'"((?:[^"\\]|\\.)*)"', line)
+    if literals:
+        return "".join(literals)
+    return line.split("//", 1)[1].strip() if "//" in line else ""
+
+
+def holes(number: int) -> list[Hole]:
+    """The holes of a lesson's exercise, in file order, each with its name and first hint."""
+    guard = HOLE_GUARD.format(number)
+    found = []
+    for path, _ in runtime_files():
+        lines = path.read_text().split("\n")
+        index = 0
+        for i, line in enumerate(lines):
+            if line.strip() != guard:
+                continue
+            block = []
+            for body in lines[i + 1:]:
+                if body.startswith("#else") or body.startswith("#endif"):
+                    break
+                block.append(body)
+            # The hint is written in the stub's string literals, or in its comments.
+            text = " ".join(stub_text(l) for l in block)
+            m = HOLE_TEXT.search(" ".join(text.split()))
+            if not m or int(m.group(1)) != number:
+                sys.exit(f"{path.relative_to(ROOT)}:{i + 1}: a hole must say "
+                         f"'lesson {number:02d}, hole NAME: hint' in its stub")
+            found.append(Hole(m.group(2), m.group(3).strip(), path, index))
+            index += 1
+    return found
+
+
+# ---- generating trees ---------------------------------------------------------------------------
+
+ANCHOR = re.compile(r"^\s*// ANCHOR(_END)?: [\w-]+\s*$")
+
+
+def render(path: Path, number: int, exercise: int = 0, only_hole: Hole | None = None,
+           keep_anchors: bool = False) -> str:
+    """A runtime file as it stands after lesson `number` (with exercise `exercise`'s holes cut)."""
+    text = path.read_text()
+    if only_hole is not None:
+        # Fill every hole but one: their guards become false, so unifdef keeps the #else code.
+        guard, seen, lines = HOLE_GUARD.format(exercise), 0, []
+        for line in text.split("\n"):
+            if line.strip() == guard:
+                if not (path == only_hole.file and seen == only_hole.index_in_file):
+                    line = HOLE_GUARD.format(999)   # never true
+                seen += 1
+            lines.append(line)
+        text = "\n".join(lines)
+    done = subprocess.run(["unifdef", "-x2", f"-DAIO_LESSON={number}", f"-DAIO_EXERCISE={exercise}"],
+                          input=text, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"unifdef failed on {path}: {done.stderr}")
+    out = done.stdout
+    if not keep_anchors:
+        out = "".join(l for l in out.splitlines(keepends=True) if not ANCHOR.match(l))
+    return out
+
+
+def write_if_changed(path: Path, content: str) -> None:
+    if path.exists() and path.read_text() == content:
+        return   # keep the timestamp: make rebuilds only what changed
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(content)
+
+
+def generate_tree(dst: Path, number: int, exercise: int = 0, only_hole: Hole | None = None) -> None:
+    wanted = set()
+    for path, introduced in runtime_files():
+        if introduced > number:
+            continue
+        rel = path.relative_to(RUNTIME)
+        content = render(path, number, exercise, only_hole)
+        if "AIO_LESSON" in content or "AIO_EXERCISE" in content:
+            sys.exit(f"{rel}: a guard survived generation; guards must be exactly "
+                     "'#if AIO_LESSON >= N' or '#if AIO_EXERCISE == N'")
+        write_if_changed(dst / rel, content)
+        wanted.add(dst / rel)
+    for stale in [p for p in dst.rglob("*") if p.is_file() and p not in wanted]:
+        stale.unlink()
+
+
+def tree_names(all_lessons: list[Lesson]) -> list[str]:
+    names = ["reference"]
+    for l in all_lessons:
+        names += [f"snap-{l.nn}", f"ex-{l.nn}"]
+        names += [f"hole-{l.nn}-{k}" for k in range(1, len(holes(l.number)) + 1)]
+    return names
+
+
+def generate_trees() -> None:
+    all_lessons = lessons()
+    last = all_lessons[-1].number
+    generate_tree(SRC / "reference", last)
+    for l in all_lessons:
+        generate_tree(SRC / f"snap-{l.nn}", l.number)
+        generate_tree(SRC / f"ex-{l.nn}", l.number, exercise=l.number)
+        for k, hole in enumerate(holes(l.number), start=1):
+            generate_tree(SRC / f"hole-{l.nn}-{k}", l.number, l.number, only_hole=hole)
+
+
+# ---- building and running -----------------------------------------------------------------------
+
+@dataclass
+class Build:
+    mode: str = "release"
+    cxx: str = "g++"
+
+    @property
+    def out(self) -> Path:
+        return ROOT / "build" / f"{self.mode}-{Path(self.cxx).name}"
+
+    def target(self, tree: str, what: str) -> str:
+        return str((self.out / tree / what).relative_to(ROOT))
+
+    def make(self, targets: list[str], quiet: bool = False) -> bool:
+        jobs = str(os.cpu_count() or 2)
+        cmd = ["make", "--no-print-directory", "-f", "tools/build.mk", f"-j{jobs}",
+               f"MODE={self.mode}", f"CXX={self.cxx}", *targets]
+        done = subprocess.run(cmd, cwd=ROOT, capture_output=quiet, text=True)
+        if quiet and done.returncode != 0:
+            print(done.stdout[-6000:], done.stderr[-6000:], sep="\n")
+        return done.returncode == 0
+
+
+@dataclass
+class Outcome:
+    code: int | None        # None: timed out
+    output: str
+    passed: int = 0
+    failed: int = 0
+
+    @property
+    def crashed(self) -> bool:   # killed by a signal, or a sanitizer report
+        return self.code is None or self.code < 0 or self.code > 1
+
+
+def run_binary(binary: Path, args: list[str] = (), cwd: Path = ROOT) -> Outcome:
+    try:
+        done = subprocess.run([str(binary), *args], cwd=cwd, capture_output=True, text=True,
+                              timeout=TIMEOUT_S, errors="replace")
+    except subprocess.TimeoutExpired as e:
+        out = (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+        return Outcome(None, out + f"\n*** timed out after {TIMEOUT_S} s: a lost wake-up hangs "
+                                   "rather than fails ***\n")
+    outcome = Outcome(done.returncode, done.stdout + done.stderr)
+    m = re.search(r"test cases:\s*(\d+)\s*\|\s*(\d+) passed\s*\|\s*(\d+) failed", outcome.output)
+    if m:
+        outcome.passed, outcome.failed = int(m.group(2)), int(m.group(3))
+    return outcome
+
+
+def suite_filter(dirs: list[str]) -> str:
+    return "--source-file=" + ",".join(f"*tests/{d}/*" for d in dirs)
+
+
+class Tally:
+    def __init__(self) -> None:
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, ok: bool, label: str, detail: str = "", count: int = 1) -> None:
+        if ok:
+            self.passed += count
+            print(f"  ok    {label}")
+        else:
+            self.failed += max(count, 1)
+            print(f"  FAIL  {label}")
+            if detail:
+                print("\n".join("        " + l for l in detail.rstrip().split("\n")[-60:]))
+
+    def suite(self, outcome: Outcome, label: str) -> None:
+        ok = outcome.code == 0 and outcome.failed == 0 and outcome.passed > 0
+        if ok:
+            self.passed += outcome.passed
+            print(f"  ok    {label} ({outcome.passed} test cases)")
+        else:
+            self.failed += max(outcome.failed, 1)
+            self.passed += outcome.passed
+            print(f"  FAIL  {label} ({outcome.passed} passed, {outcome.failed} failed, "
+                  f"exit {outcome.code})")
+            print("\n".join("        " + l for l in outcome.output.rstrip().split("\n")[-80:]))
+
+
+def compare_example(tally: Tally, binary: Path, l: Lesson) -> None:
+    ours = run_binary(binary, cwd=l.path)
+    py = l.path / "example.py"
+    if not py.exists():
+        tally.check(ours.code == 0, f"example {l.nn} runs", ours.output)
+        return
+    theirs = subprocess.run([PYTHON, str(py)], cwd=l.path, capture_output=True, text=True,
+                            timeout=TIMEOUT_S)
+    same = ours.code == 0 and theirs.returncode == 0 and ours.output == theirs.stdout + theirs.stderr
+    diff = "".join(difflib.unified_diff(theirs.stdout.splitlines(True), ours.output.splitlines(True),
+                                        "CPython (example.py)", "aio (example.cpp)"))
+    tally.check(same, f"example {l.nn} prints what CPython prints", diff or theirs.stderr)
+
+
+def cmd_test(args) -> int:
+    b = Build(args.mode, args.cxx)
+    all_lessons = lessons()
+    generate_trees()
+    if args.reference_only:
+        targets = [b.target("reference", "test")]
+    else:
+        targets = [b.target(t, what) for t in tree_names(all_lessons)
+                   for what in (["test", "example"] if t.startswith("snap-") else ["test"])]
+    print(f"== building {len(targets)} binaries ({b.mode}, {b.cxx})", flush=True)
+    started = time.time()
+    if not b.make(targets):
+        print("build failed\n0 passed, 1 failed")
+        return 1
+    print(f"   built in {time.time() - started:.0f} s", flush=True)
+
+    tally = Tally()
+    if args.reference_only:
+        print(f"== the whole runtime ({b.mode}, {b.cxx})")
+        tally.suite(run_binary(b.out / "reference" / "test"), "reference: every suite")
+    else:
+        for l in all_lessons:
+            upto = [x.dir for x in all_lessons if x.number <= l.number]
+            print(f"== lesson {l.dir}")
+            tally.suite(run_binary(b.out / f"snap-{l.nn}" / "test"),
+                        f"snapshot {l.nn}: suites {upto[0][:2]}..{l.nn}")
+            compare_example(tally, b.out / f"snap-{l.nn}" / "example", l)
+            ex = b.out / f"ex-{l.nn}" / "test"
+            if len(upto) > 1:
+                tally.suite(run_binary(ex, [suite_filter(upto[:-1])]),
+                            f"exercise {l.nn} passes the earlier suites")
+            own = run_binary(ex, [suite_filter([l.dir])])
+            tally.check(own.failed > 0 and not own.crashed,
+                        f"exercise {l.nn} compiles and fails its own suite cleanly "
+                        f"({own.failed} failing)", own.output)
+            for k, hole in enumerate(holes(l.number), start=1):
+                alone = run_binary(b.out / f"hole-{l.nn}-{k}" / "test")
+                tally.check(alone.failed > 0 and not alone.crashed,
+                            f"hole {hole.name} alone fails {alone.failed} test(s)", alone.output)
+        print("== the whole runtime")
+        tally.suite(run_binary(b.out / "reference" / "test"), "reference: every suite")
+        stale = readme_problems()
+        tally.check(not stale, "lesson READMEs show the code as generated", "\n".join(stale))
+        tally.check(install_check(b), "make install: a program builds with pkg-config and runs")
+    print(f"{tally.passed} passed, {tally.failed} failed")
+    return 0 if tally.failed == 0 else 1
+
+
+def cmd_run(args) -> int:
+    b = Build(args.mode, args.cxx)
+    chosen = [lesson(args.lesson)] if args.lesson else lessons()
+    generate_trees()
+    if not b.make([b.target(f"snap-{l.nn}", "example") for l in chosen], quiet=True):
+        return 1
+    status = 0
+    for l in chosen:
+        print(f"==== lesson {l.dir}: lessons/{l.dir}/example.cpp", flush=True)
+        ours = run_binary(b.out / f"snap-{l.nn}" / "example", cwd=l.path)
+        status |= ours.code != 0
+        if not args.lesson or not (l.path / "example.py").exists():
+            print(ours.output, end="", flush=True)
+            continue
+        theirs = subprocess.run([PYTHON, "example.py"], cwd=l.path, capture_output=True, text=True)
+        a, c = ours.output.splitlines(), (theirs.stdout + theirs.stderr).splitlines()
+        width = max([len(x) for x in a] + [len("aio (example.cpp)")])
+        print(f"{'aio (example.cpp)':<{width}} | CPython (example.py)")
+        print(f"{'-' * width}-+-{'-' * 20}")
+        for i in range(max(len(a), len(c))):
+            left, right = (a[i] if i < len(a) else ""), (c[i] if i < len(c) else "")
+            print(f"{left:<{width}} {'|' if left == right else '≠'} {right}")
+        print("same output" if a == c else "the outputs DIFFER")
+    return status
+
+
+# ---- generated code in the lesson texts --------------------------------------------------------
+
+BLOCK = re.compile(r"(<!-- (code|diff): ([\w./-]+)(?:#([\w-]+))? -->\n)(.*?)(<!-- end -->)", re.S)
+
+
+def region(text: str, name: str, where: str) -> str:
+    lines = text.split("\n")
+    try:
+        start = next(i for i, l in enumerate(lines) if l.strip() == f"// ANCHOR: {name}")
+        end = next(i for i, l in enumerate(lines) if l.strip() == f"// ANCHOR_END: {name}")
+    except StopIteration:
+        raise SystemExit(f"{where}: no region '{name}' (// ANCHOR: {name} ... // ANCHOR_END: {name})")
+    return "\n".join(l for l in lines[start + 1:end] if not ANCHOR.match(l)) + "\n"
+
+
+def generated_block(l: Lesson, kind: str, file: str, name: str | None) -> str:
+    source = RUNTIME / file
+    where = f"lessons/{l.dir}/README.md ({kind}: {file})"
+    if not source.exists():
+        raise SystemExit(f"{where}: no file runtime/{file}")
+    if kind == "code":
+        text = render(source, l.number, keep_anchors=True)
+        body = region(text, name, where) if name else render(source, l.number)
+        return f"```cpp\n{body}```\n"
+    before = render(source, l.number - 1).splitlines(True) if l.number > 1 else []
+    after = render(source, l.number).splitlines(True)
+    diff = "".join(difflib.unified_diff(before, after, f"{file} (lesson {l.number - 1:02d})",
+                                        f"{file} (lesson {l.nn})", n=2))
+    return f"```diff\n{diff}```\n"
+
+
+def updated_readme(l: Lesson) -> tuple[str, str]:
+    path = l.path / "README.md"
+    old = path.read_text() if path.exists() else ""
+    new = BLOCK.sub(lambda m: m.group(1) + generated_block(l, m.group(2), m.group(3), m.group(4))
+                    + m.group(6), old)
+    return old, new
+
+
+def readme_problems() -> list[str]:
+    problems = []
+    for l in lessons():
+        old, new = updated_readme(l)
+        if not old:
+            problems.append(f"lessons/{l.dir}/README.md is missing")
+        elif old != new:
+            problems.append(f"lessons/{l.dir}/README.md is stale: run `make readmes`")
+    return problems
+
+
+def cmd_readmes(args) -> int:
+    if args.check:
+        problems = readme_problems()
+        print("\n".join(problems) or "every README is up to date")
+        return 1 if problems else 0
+    for l in lessons():
+        old, new = updated_readme(l)
+        if old != new:
+            (l.path / "README.md").write_text(new)
+            print(f"updated lessons/{l.dir}/README.md")
+    return 0
+
+
+# ---- the learner's side: exercise, check, progress ---------------------------------------------
+
+def workspace_of(l: Lesson) -> Path:
+    return WORKSPACE / l.dir
+
+
+def cmd_exercise(args) -> int:
+    l = lesson(args.lesson)
+    dst = workspace_of(l)
+    if dst.exists():
+        if not args.force:
+            print(f"{dst.relative_to(ROOT)} already exists, with your edits in it: nothing changed.\n"
+                  f"To start lesson {l.nn} over: make exercise LESSON={l.nn} FORCE=1 "
+                  "(your current copy is kept beside it as a .bak folder)")
+            return 1
+        backup = dst.with_name(f"{dst.name}.bak-{time.strftime('%Y%m%d-%H%M%S')}")
+        dst.rename(backup)
+        print(f"kept your previous attempt in {backup.relative_to(ROOT)}")
+    generate_tree(dst, l.number, exercise=l.number)
+    for name in ("README.md", "example.cpp", "example.py"):
+        if (l.path / name).exists():
+            shutil.copy(l.path / name, dst / name)
+    print(f"Your workspace for lesson {l.dir} is {dst.relative_to(ROOT)}/\n")
+    print("Fill these holes (each stub throws aio::not_implemented until you do):")
+    for hole in holes(l.number):
+        print(f"  - {hole.name:24} aio/{hole.file.relative_to(RUNTIME / 'aio')}")
+    print(f"\nThen: make check LESSON={l.nn}   (the lesson text is {dst.relative_to(ROOT)}/README.md)")
+    return 0
+
+
+@dataclass
+class Failure:
+    test: str
+    file: str
+    messages: list[str]
+
+
+def failures_from_xml(xml: str) -> list[Failure] | None:
+    start = xml.find("<doctest")
+    if start < 0:
+        return None
+    try:
+        root = ET.fromstring(xml[start:])
+    except ET.ParseError:
+        return None
+    found = []
+    for case in root.iter("TestCase"):
+        results = case.find("OverallResultsAsserts")
+        if results is None or results.get("test_case_success") == "true":
+            continue
+        messages = []
+        for e in case.iter():
+            if e.tag == "Exception":
+                messages.append("threw: " + (e.text or "").strip())
+            elif e.tag == "Expression" and e.get("success") == "false":
+                original = (e.findtext("Original") or "").strip()
+                expanded = (e.findtext("Expanded") or "").strip()
+                exc = (e.findtext("Exception") or "").strip()
+                messages.append(f"line {e.get('line')}: {original}" +
+                                (f"  (was {expanded})" if expanded and expanded != original else "") +
+                                (f"  threw: {exc}" if exc else ""))
+        found.append(Failure(case.get("name", "?"), case.get("filename", "?"), messages))
+    return found
+
+
+def grade(l: Lesson, quiet: bool = False) -> tuple[int, int, list[str]]:
+    """Builds and runs suites 01..NN against the learner's workspace. Returns (passed, failed, report)."""
+    dst = workspace_of(l)
+    b = Build()
+    built = subprocess.run(["make", "--no-print-directory", "-f", "tools/build.mk",
+                            f"-j{os.cpu_count() or 2}", f"MODE={b.mode}", f"CXX={b.cxx}",
+                            b.target(f"ws-{l.nn}", "test")], cwd=ROOT, capture_output=True, text=True)
+    if built.returncode != 0:
+        errors = [x for x in built.stderr.split("\n") if "error" in x][:15]
+        return 0, 1, ["Your code does not compile yet. The first errors:", *errors,
+                      f"(full output: make check LESSON={l.nn} VERBOSE=1)" if errors else built.stderr]
+    outcome = run_binary(b.out / f"ws-{l.nn}" / "test", ["--reporters=xml", "--no-version"])
+    failures = failures_from_xml(outcome.output)
+    report = []
+    by_name = {h.name: h for h in holes(l.number)}
+    if failures is None or outcome.code is None:
+        why = "hung (timed out): a lost wake-up?" if outcome.code is None else f"crashed (exit {outcome.code})"
+        return 0, 1, [f"The tests {why}. Last output:", *outcome.output.split("\n")[-25:]]
+    total = sum(1 for _ in re.finditer(r"<TestCase ", outcome.output))
+    for f in failures:
+        name = f.test.split(":", 1)[0]
+        hole = by_name.get(name)
+        report.append(f"✗ {f.test}   [{Path(f.file).parent.name}]")
+        for m in f.messages[:3]:
+            report.append(f"    {m}")
+        if hole:
+            report.append(f"    hole {hole.name} (aio/{hole.file.name}) — hint: {hole.hint}")
+    return total - len(failures), len(failures), report
+
+
+def cmd_check(args) -> int:
+    l = lesson(args.lesson)
+    if not workspace_of(l).exists():
+        print(f"No workspace for lesson {l.nn} yet: make exercise LESSON={l.nn}")
+        return 1
+    print(f"Checking {workspace_of(l).relative_to(ROOT)} with the suites of lessons 01..{l.nn} ...",
+          flush=True)
+    passed, failed, report = grade(l)
+    print("\n".join(report))
+    if failed == 0:
+        nxt = [x for x in lessons() if x.number == l.number + 1]
+        print(f"\n✓ lesson {l.nn}: all {passed} tests pass." +
+              (f" Next: make exercise LESSON={nxt[0].nn}" if nxt else " That was the last lesson!"))
+        return 0
+    print(f"\nlesson {l.nn}: {passed} passed, {failed} failing. The hints in "
+          f"{workspace_of(l).relative_to(ROOT)}/README.md go further.")
+    return 1
+
+
+def cmd_progress(args) -> int:
+    print(f"{'lesson':24} status")
+    for l in lessons():
+        if not workspace_of(l).exists():
+            status = "not started"
+        else:
+            passed, failed, _ = grade(l, quiet=True)
+            status = f"✓ passed ({passed} tests)" if failed == 0 else f"✗ {failed} failing, {passed} passing"
+        print(f"{l.dir:24} {status}", flush=True)
+    return 0
+
+
+# ---- teachers, installers, editors --------------------------------------------------------------
+
+def cmd_handout(args) -> int:
+    l = lesson(args.lesson)
+    dst = ROOT / "build" / "handout" / l.dir
+    if dst.exists():
+        shutil.rmtree(dst)
+    generate_tree(dst / "aio-runtime", l.number, exercise=l.number)
+    (dst / "tests").mkdir(parents=True)
+    for x in lessons():
+        if x.number <= l.number:
+            shutil.copytree(ROOT / "tests" / x.dir, dst / "tests" / x.dir)
+    for extra in ["doctest_main.cpp", "support"]:
+        src = ROOT / "tests" / extra
+        if src.is_dir():
+            shutil.copytree(src, dst / "tests" / extra)
+        elif src.exists():
+            shutil.copy(src, dst / "tests" / extra)
+    for name in ("README.md", "example.cpp", "example.py"):
+        if (l.path / name).exists():
+            shutil.copy(l.path / name, dst / name)
+    shutil.copy(ROOT / "tools" / "handout.mk", dst / "Makefile")
+    archive = shutil.make_archive(str(dst), "gztar", dst.parent, l.dir)
+    print(f"handout for lesson {l.dir}: {dst.relative_to(ROOT)}/ and {Path(archive).relative_to(ROOT)}\n"
+          "It builds on its own (g++ and doctest-dev): make test, make run.")
+    return 0
+
+
+def install(prefix: Path, b: Build) -> bool:
+    generate_tree(SRC / "reference", lessons()[-1].number)
+    if not b.make([b.target("reference", "lib.a")], quiet=True):
+        return False
+    include = prefix / "include"
+    if (include / "aio").exists():
+        shutil.rmtree(include / "aio")
+    for header in (SRC / "reference").rglob("*.hpp"):
+        dst = include / header.relative_to(SRC / "reference")
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(header, dst)
+    (prefix / "lib" / "pkgconfig").mkdir(parents=True, exist_ok=True)
+    shutil.copy(b.out / "reference" / "lib.a", prefix / "lib" / "libaio.a")
+    (prefix / "lib" / "pkgconfig" / "aio.pc").write_text(
+        f"prefix={prefix.resolve()}\nincludedir=${{prefix}}/include\nlibdir=${{prefix}}/lib\n\n"
+        "Name: aio\nDescription: asyncio rebuilt in C++20, the aio course's reference runtime\n"
+        f"Version: 0.{lessons()[-1].number}.0\nCflags: -std=c++20 -I${{includedir}}\n"
+        "Libs: -L${libdir} -laio\n")
+    return True
+
+
+def install_check(b: Build) -> bool:
+    """Installs into build/install-check and builds the last example as an outside program would."""
+    prefix = ROOT / "build" / "install-check"
+    if not install(prefix, Build()):
+        return False
+    last = lessons()[-1]
+    env = dict(os.environ, PKG_CONFIG_PATH=str(prefix / "lib" / "pkgconfig"))
+    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "aio"], env=env, capture_output=True,
+                           text=True)
+    exe = prefix / "example"
+    built = subprocess.run(["g++", str(last.path / "example.cpp"), *flags.stdout.split(), "-o", str(exe)],
+                           capture_output=True, text=True)
+    if flags.returncode != 0 or built.returncode != 0:
+        print(flags.stderr, built.stderr)
+        return False
+    return subprocess.run([str(exe)], cwd=last.path, capture_output=True).returncode == 0
+
+
+def cmd_install(args) -> int:
+    prefix = Path(args.prefix).resolve()
+    if not install(prefix, Build()):
+        return 1
+    print(f"installed aio into {prefix}: include/aio/, lib/libaio.a, lib/pkgconfig/aio.pc\n"
+          f"  g++ prog.cpp $(PKG_CONFIG_PATH={prefix}/lib/pkgconfig pkg-config --cflags --libs aio)")
+    return 0
+
+
+def cmd_compile_commands(args) -> int:
+    files = sorted([*RUNTIME.rglob("*.cpp"), *(ROOT / "tests").rglob("*.cpp"),
+                    *(ROOT / "lessons").glob("*/example.cpp")])
+    last = lessons()[-1].number
+    entries = [{"directory": str(ROOT), "file": str(f),
+                "arguments": ["g++", "-std=c++20", f"-DAIO_LESSON={last}", "-DAIO_EXERCISE=0",
+                              "-Iruntime", "-Itests", "-c", str(f)]} for f in files]
+    (ROOT / "compile_commands.json").write_text(json.dumps(entries, indent=1) + "\n")
+    print(f"compile_commands.json: {len(entries)} files (the runtime seen as after lesson {last:02d})")
+    return 0
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("trees", help="generate build/src/: snapshots, exercises, reference")
+    t = sub.add_parser("test", help="build and run everything")
+    t.add_argument("--reference-only", action="store_true", help="only the whole runtime's suites")
+    r = sub.add_parser("run", help="build and run the examples")
+    r.add_argument("lesson", nargs="?")
+    for x in (t, r):
+        x.add_argument("--mode", default="release", choices=["release", "debug", "sanitize"])
+        x.add_argument("--cxx", default="g++")
+    sub.add_parser("readmes", help="regenerate the code in the lesson texts").add_argument(
+        "--check", action="store_true")
+    e = sub.add_parser("exercise", help="create a learner's workspace")
+    e.add_argument("lesson")
+    e.add_argument("--force", action="store_true")
+    sub.add_parser("check", help="grade a learner's workspace").add_argument("lesson")
+    sub.add_parser("progress", help="the learner's table of lessons passed")
+    sub.add_parser("handout", help="a standalone exercise tree for a class").add_argument("lesson")
+    sub.add_parser("install", help="install headers, library, pkg-config file").add_argument("prefix")
+    sub.add_parser("compile-commands", help="compile_commands.json for clangd")
+    args = p.parse_args()
+    os.chdir(ROOT)
+    if args.command == "trees":
+        generate_trees()
+        return 0
+    return {"test": cmd_test, "run": cmd_run, "readmes": cmd_readmes, "exercise": cmd_exercise,
+            "check": cmd_check, "progress": cmd_progress, "handout": cmd_handout,
+            "install": cmd_install, "compile-commands": cmd_compile_commands}[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

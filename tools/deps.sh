@@ -1,0 +1,31 @@
+#!/bin/sh
+# tools/deps.sh [clang] — makes sure the tools the course needs are installed.
+#
+# Everything comes from Debian packages, by name. As root with apt-get, missing packages are
+# installed; otherwise this stops with one line saying what to install.
+set -eu
+missing=""
+need() {   # need PACKAGE TEST...
+    pkg=$1; shift
+    "$@" >/dev/null 2>&1 || missing="$missing $pkg"
+}
+need make        command -v make
+need g++         command -v g++
+need python3     command -v python3
+need unifdef     command -v unifdef
+need doctest-dev test -f /usr/include/doctest/doctest.h
+need pkg-config  command -v pkg-config
+if [ "${1:-}" = clang ]; then
+    need clang   command -v clang++
+fi
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing:$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # shellcheck disable=SC2086
+    apt-get install -y -qq --no-install-recommends $missing >/dev/null
+    exit 0
+fi
+echo "missing tools; install the Debian packages:$missing   (sudo apt-get install$missing)" >&2
+exit 1
