@@ -14,6 +14,7 @@ shown in a lesson's README.md is generated too, between markers:
     <!-- code: aio/event_loop.cpp#call_soon -->   the region between ANCHOR: and ANCHOR_END:
     <!-- code: aio/run.hpp -->                    a whole file
     <!-- diff: aio/coroutine.hpp -->              what this lesson changed in a file
+    <!-- output: example.py -->                   what the lesson's example prints
 
 The Makefile calls the subcommands below; `make help` lists the user-facing targets.
 """
@@ -373,7 +374,7 @@ def cmd_run(args) -> int:
 
 # ---- generated code in the lesson texts --------------------------------------------------------
 
-BLOCK = re.compile(r"(<!-- (code|diff): ([\w./-]+)(?:#([\w-]+))? -->\n)(.*?)(<!-- end -->)", re.S)
+BLOCK = re.compile(r"(<!-- (code|diff|output): ([\w./-]+)(?:#([\w-]+))? -->\n)(.*?)(<!-- end -->)", re.S)
 
 
 def region(text: str, name: str, where: str) -> str:
@@ -387,6 +388,10 @@ def region(text: str, name: str, where: str) -> str:
 
 
 def generated_block(l: Lesson, kind: str, file: str, name: str | None) -> str:
+    if kind == "output":   # what the lesson's example.py prints (example.cpp is tested to match)
+        done = subprocess.run([PYTHON, file], cwd=l.path, capture_output=True, text=True,
+                              timeout=TIMEOUT_S)
+        return f"```text\n{done.stdout}{done.stderr}```\n"
     source = RUNTIME / file
     where = f"lessons/{l.dir}/README.md ({kind}: {file})"
     if not source.exists():

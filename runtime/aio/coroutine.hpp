@@ -88,9 +88,9 @@ public:
         ++live_frames;
         return frame;
     }
-    static void operator delete(void* frame, std::size_t size) noexcept {
+    static void operator delete(void* frame) noexcept {
         --live_frames;
-        ::operator delete(frame, size);
+        ::operator delete(frame);
     }
 
 protected:

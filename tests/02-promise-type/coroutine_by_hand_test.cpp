@@ -140,7 +140,8 @@ TEST_CASE("destroy: a coroutine never started frees its frame and its arguments"
     std::string log;
     {
         auto c = hold(counted(1), &log);
-        CHECK(aio::detail::live_frames == frames + 1);
+        // (No check that live_frames went up: clang may place a frame that never escapes its
+        // scope on the stack, the "heap allocation elision" optimisation.)
         CHECK(counted::alive >= 1);   // the argument's copy lives in the frame
     }
     CHECK(aio::detail::live_frames == frames);
