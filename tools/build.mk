@@ -5,7 +5,7 @@
 #
 # A "tree" is one copy of the runtime: build/src/snap-NN (lesson NN's snapshot), build/src/ex-NN
 # (its exercise), build/src/hole-NN-K (the exercise with only hole K cut), build/src/reference
-# (the whole runtime), or a learner's workspace. For a tree T built in mode M:
+# (the whole runtime), or a learner's workspace (ws-NN). For a tree T built in mode M:
 #   build/M-CXX/T/test      doctest binary: T's runtime + the suites of lessons 01..NN
 #   build/M-CXX/T/example   lessons/NN-*/example.cpp built against T
 # Header dependencies are tracked (-MMD), so only what changed is rebuilt.
@@ -62,10 +62,13 @@ Q = @echo "  $(if $(filter %.a,$@),AR ,$(if $(filter %.o,$@),CXX,LD )) $@" &&
 endif
 
 # The source dir, suites and example of each kind of tree (see the header comment).
-#   snap-NN, ex-NN: suites 01..NN;  hole-NN-K: suite NN;  reference: all;  ws-NN: workspace/NN-*
+#   snap-NN, ex-NN: suites 01..NN;  hole-NN-K: suite NN;  reference: all;
+#   ws-NN: the learner's workspace/NN-*;  trial-NN: make test's own learner run, build/trial/NN-*
 tree_kind = $(firstword $(subst -, ,$1))
 tree_lesson = $(word 2,$(subst -, ,$1))
-tree_src = $(if $(filter ws,$(call tree_kind,$1)),workspace/$(call lesson_dir,$(call tree_lesson,$1)),build/src/$1)
+tree_src = $(strip $(or $(if $(filter ws,$(call tree_kind,$1)),workspace/$(call lesson_dir,$(call tree_lesson,$1))),\
+                $(if $(filter trial,$(call tree_kind,$1)),build/trial/$(call lesson_dir,$(call tree_lesson,$1))),\
+                build/src/$1))
 tree_suites = $(if $(filter reference,$1),$(LESSON_DIRS),$(if $(filter hole,$(call tree_kind,$1)),$(call lesson_dir,$(call tree_lesson,$1)),$(call lessons_upto,$(call lesson_dir,$(call tree_lesson,$1)))))
 tree_example = $(call lesson_dir,$(call tree_lesson,$1))
 

@@ -178,8 +178,8 @@ def generate_tree(dst: Path, number: int, exercise: int = 0, only_hole: Hole | N
                      "'#if AIO_LESSON >= N' or '#if AIO_EXERCISE == N'")
         write_if_changed(dst / rel, content)
         wanted.add(dst / rel)
-    for stale in [p for p in dst.rglob("*") if p.is_file() and p not in wanted]:
-        stale.unlink()
+    for stale in [p for p in (dst / "aio").rglob("*") if p.is_file() and p not in wanted]:
+        stale.unlink()   # a file a later edit of runtime/ removed (never a learner's other files)
 
 
 def tree_names(all_lessons: list[Lesson]) -> list[str]:
@@ -217,7 +217,7 @@ class Build:
 
     def make(self, targets: list[str], quiet: bool = False) -> bool:
         jobs = str(os.cpu_count() or 2)
-        cmd = ["make", "--no-print-directory", "-f", "tools/build.mk", f"-j{jobs}",
+        cmd = ["make", "-s", "--no-print-directory", "-f", "tools/build.mk", f"-j{jobs}",
                f"MODE={self.mode}", f"CXX={self.cxx}", *targets]
         done = subprocess.run(cmd, cwd=ROOT, capture_output=quiet, text=True)
         if quiet and done.returncode != 0:
@@ -337,6 +337,10 @@ def cmd_test(args) -> int:
                 alone = run_binary(b.out / f"hole-{l.nn}-{k}" / "test")
                 tally.check(alone.failed > 0 and not alone.crashed,
                             f"hole {hole.name} alone fails {alone.failed} test(s)", alone.output)
+            if b.mode == "release" and b.cxx == "g++":   # what `make check` builds with
+                ok, why = learner_loop_check(l)
+                tally.check(ok, f"make exercise + make check: fails with hints, passes once "
+                                f"the holes are filled", why)
         print("== the whole runtime")
         tally.suite(run_binary(b.out / "reference" / "test"), "reference: every suite")
         stale = readme_problems()
@@ -445,6 +449,31 @@ def workspace_of(l: Lesson) -> Path:
     return WORKSPACE / l.dir
 
 
+def make_workspace(dst: Path, l: Lesson) -> None:
+    generate_tree(dst, l.number, exercise=l.number)
+    for name in ("README.md", "example.cpp", "example.py"):
+        if (l.path / name).exists():
+            shutil.copy(l.path / name, dst / name)
+
+
+def learner_loop_check(l: Lesson) -> tuple[bool, str]:
+    """What a learner lives through, end to end: `make exercise` gives a workspace whose check
+    fails and names a hole with its hint; once the holes hold the reference code, it passes."""
+    trial = ROOT / "build" / "trial" / l.dir
+    if trial.exists():
+        shutil.rmtree(trial)
+    make_workspace(trial, l)
+    passed, failed, report = grade(l, "trial")
+    text = "\n".join(report)
+    if failed == 0 or "hint: " not in text:
+        return False, "the unsolved exercise did not fail with a hint:\n" + text
+    generate_tree(trial, l.number)   # fill the holes with the reference code
+    passed, failed, report = grade(l, "trial")
+    if failed:
+        return False, "the exercise filled with the reference code still fails:\n" + "\n".join(report)
+    return True, ""
+
+
 def cmd_exercise(args) -> int:
     l = lesson(args.lesson)
     dst = workspace_of(l)
@@ -457,10 +486,7 @@ def cmd_exercise(args) -> int:
         backup = dst.with_name(f"{dst.name}.bak-{time.strftime('%Y%m%d-%H%M%S')}")
         dst.rename(backup)
         print(f"kept your previous attempt in {backup.relative_to(ROOT)}")
-    generate_tree(dst, l.number, exercise=l.number)
-    for name in ("README.md", "example.cpp", "example.py"):
-        if (l.path / name).exists():
-            shutil.copy(l.path / name, dst / name)
+    make_workspace(dst, l)
     print(f"Your workspace for lesson {l.dir} is {dst.relative_to(ROOT)}/\n")
     print("Fill these holes (each stub throws aio::not_implemented until you do):")
     for hole in holes(l.number):
@@ -497,40 +523,54 @@ def failures_from_xml(xml: str) -> list[Failure] | None:
                 original = (e.findtext("Original") or "").strip()
                 expanded = (e.findtext("Expanded") or "").strip()
                 exc = (e.findtext("Exception") or "").strip()
-                messages.append(f"line {e.get('line')}: {original}" +
+                info = (e.findtext("Info") or "").strip()
+                messages.append((f"{info}: " if info else "") + f"line {e.get('line')}: {original}" +
                                 (f"  (was {expanded})" if expanded and expanded != original else "") +
                                 (f"  threw: {exc}" if exc else ""))
         found.append(Failure(case.get("name", "?"), case.get("filename", "?"), messages))
     return found
 
 
-def grade(l: Lesson, quiet: bool = False) -> tuple[int, int, list[str]]:
-    """Builds and runs suites 01..NN against the learner's workspace. Returns (passed, failed, report)."""
-    dst = workspace_of(l)
+def grade(l: Lesson, kind: str = "ws") -> tuple[int, int, list[str]]:
+    """Builds and runs suites 01..NN against the learner's workspace (kind "ws"), or against
+    make test's own trial workspace (kind "trial", in build/trial). Returns (passed, failed, report)."""
     b = Build()
     built = subprocess.run(["make", "--no-print-directory", "-f", "tools/build.mk",
                             f"-j{os.cpu_count() or 2}", f"MODE={b.mode}", f"CXX={b.cxx}",
-                            b.target(f"ws-{l.nn}", "test")], cwd=ROOT, capture_output=True, text=True)
+                            b.target(f"{kind}-{l.nn}", "test")], cwd=ROOT, capture_output=True,
+                           text=True)
     if built.returncode != 0:
         errors = [x for x in built.stderr.split("\n") if "error" in x][:15]
         return 0, 1, ["Your code does not compile yet. The first errors:", *errors,
                       f"(full output: make check LESSON={l.nn} VERBOSE=1)" if errors else built.stderr]
-    outcome = run_binary(b.out / f"ws-{l.nn}" / "test", ["--reporters=xml", "--no-version"])
+    outcome = run_binary(b.out / f"{kind}-{l.nn}" / "test", ["--reporters=xml", "--no-version"])
     failures = failures_from_xml(outcome.output)
     report = []
     by_name = {h.name: h for h in holes(l.number)}
     if failures is None or outcome.code is None:
         why = "hung (timed out): a lost wake-up?" if outcome.code is None else f"crashed (exit {outcome.code})"
         return 0, 1, [f"The tests {why}. Last output:", *outcome.output.split("\n")[-25:]]
-    total = sum(1 for _ in re.finditer(r"<TestCase ", outcome.output))
+    total = len(re.findall(r"<TestCase (?![^>]*skipped=\"true\")", outcome.output))
+    # Group the failures by hole: the hole a stub names in its not_implemented message if one
+    # was thrown, otherwise the hole the test's name starts with.
+    groups: dict[str, list[Failure]] = {}
     for f in failures:
-        name = f.test.split(":", 1)[0]
-        hole = by_name.get(name)
-        report.append(f"✗ {f.test}   [{Path(f.file).parent.name}]")
-        for m in f.messages[:3]:
-            report.append(f"    {m}")
+        named = [m.group(2) for msg in f.messages if (m := HOLE_TEXT.search(msg))]
+        key = named[0] if named else f.test.split(":", 1)[0]
+        groups.setdefault(key if key in by_name else "", []).append(f)
+    for key, group in sorted(groups.items(), key=lambda kv: (kv[0] == "", kv[0])):
+        hole = by_name.get(key)
         if hole:
-            report.append(f"    hole {hole.name} (aio/{hole.file.name}) — hint: {hole.hint}")
+            report.append(f"✗ hole {hole.name} (aio/{hole.file.name}): {len(group)} failing test(s)")
+            report.append(f"    hint: {hole.hint}")
+        else:
+            report.append(f"✗ {len(group)} other failing test(s)")
+        for f in group[:4]:
+            report.append(f"    - {f.test}   [tests/{Path(f.file).parent.name}]")
+        first = group[0]
+        for m in list(dict.fromkeys(first.messages))[:2]:
+            report.append(f"        {m}")
+        report.append("")
     return total - len(failures), len(failures), report
 
 
@@ -559,7 +599,7 @@ def cmd_progress(args) -> int:
         if not workspace_of(l).exists():
             status = "not started"
         else:
-            passed, failed, _ = grade(l, quiet=True)
+            passed, failed, _ = grade(l)
             status = f"✓ passed ({passed} tests)" if failed == 0 else f"✗ {failed} failing, {passed} passing"
         print(f"{l.dir:24} {status}", flush=True)
     return 0
@@ -572,7 +612,7 @@ def cmd_handout(args) -> int:
     dst = ROOT / "build" / "handout" / l.dir
     if dst.exists():
         shutil.rmtree(dst)
-    generate_tree(dst / "aio-runtime", l.number, exercise=l.number)
+    generate_tree(dst / "runtime", l.number, exercise=l.number)
     (dst / "tests").mkdir(parents=True)
     for x in lessons():
         if x.number <= l.number:
