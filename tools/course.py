@@ -391,7 +391,8 @@ def region(text: str, name: str, where: str) -> str:
     return "\n".join(l for l in lines[start + 1:end] if not ANCHOR.match(l)) + "\n"
 
 
-def generated_block(l: Lesson, kind: str, file: str, name: str | None) -> str:
+def generated_block(l: Lesson, kind: str, file: str, name: str | None, exercise: int = 0) -> str:
+    """The body of one generated block; `exercise` renders the code as the exercise has it."""
     if kind == "output":   # what the lesson's example.py prints (example.cpp is tested to match)
         done = subprocess.run([PYTHON, file], cwd=l.path, capture_output=True, text=True,
                               timeout=TIMEOUT_S)
@@ -401,20 +402,24 @@ def generated_block(l: Lesson, kind: str, file: str, name: str | None) -> str:
     if not source.exists():
         raise SystemExit(f"{where}: no file runtime/{file}")
     if kind == "code":
-        text = render(source, l.number, keep_anchors=True)
-        body = region(text, name, where) if name else render(source, l.number)
+        text = render(source, l.number, exercise, keep_anchors=True)
+        body = region(text, name, where) if name else render(source, l.number, exercise)
         return f"```cpp\n{body}```\n"
     before = render(source, l.number - 1).splitlines(True) if l.number > 1 else []
-    after = render(source, l.number).splitlines(True)
+    after = render(source, l.number, exercise).splitlines(True)
     diff = "".join(difflib.unified_diff(before, after, f"{file} (lesson {l.number - 1:02d})",
                                         f"{file} (lesson {l.nn})", n=2))
     return f"```diff\n{diff}```\n"
 
 
-def updated_readme(l: Lesson) -> tuple[str, str]:
+def updated_readme(l: Lesson, exercise: bool = False) -> tuple[str, str]:
+    """The lesson text, and the same with its generated blocks regenerated. With `exercise`,
+    the code is shown as the exercise has it (the copy in a learner's workspace must not show
+    the holes filled in)."""
     path = l.path / "README.md"
     old = path.read_text() if path.exists() else ""
-    new = BLOCK.sub(lambda m: m.group(1) + generated_block(l, m.group(2), m.group(3), m.group(4))
+    ex = l.number if exercise else 0
+    new = BLOCK.sub(lambda m: m.group(1) + generated_block(l, m.group(2), m.group(3), m.group(4), ex)
                     + m.group(6), old)
     return old, new
 
@@ -449,11 +454,18 @@ def workspace_of(l: Lesson) -> Path:
     return WORKSPACE / l.dir
 
 
-def make_workspace(dst: Path, l: Lesson) -> None:
-    generate_tree(dst, l.number, exercise=l.number)
-    for name in ("README.md", "example.cpp", "example.py"):
+def copy_lesson_files(l: Lesson, dst: Path) -> None:
+    """The lesson's text (showing the code with its holes, as the exercise has it) and example."""
+    dst.mkdir(parents=True, exist_ok=True)
+    (dst / "README.md").write_text(updated_readme(l, exercise=True)[1])
+    for name in ("example.cpp", "example.py"):
         if (l.path / name).exists():
             shutil.copy(l.path / name, dst / name)
+
+
+def make_workspace(dst: Path, l: Lesson) -> None:
+    generate_tree(dst, l.number, exercise=l.number)
+    copy_lesson_files(l, dst)
 
 
 def learner_loop_check(l: Lesson) -> tuple[bool, str]:
@@ -623,9 +635,7 @@ def cmd_handout(args) -> int:
             shutil.copytree(src, dst / "tests" / extra)
         elif src.exists():
             shutil.copy(src, dst / "tests" / extra)
-    for name in ("README.md", "example.cpp", "example.py"):
-        if (l.path / name).exists():
-            shutil.copy(l.path / name, dst / name)
+    copy_lesson_files(l, dst)
     shutil.copy(ROOT / "tools" / "handout.mk", dst / "Makefile")
     archive = shutil.make_archive(str(dst), "gztar", dst.parent, l.dir)
     print(f"handout for lesson {l.dir}: {dst.relative_to(ROOT)}/ and {Path(archive).relative_to(ROOT)}\n"

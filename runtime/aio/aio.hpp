@@ -10,3 +10,8 @@
 #if AIO_LESSON >= 3
 #include "aio/run.hpp"
 #endif // lesson 03
+#if AIO_LESSON >= 4
+#include "aio/cancelled_error.hpp"
+#include "aio/gather.hpp"
+#include "aio/task.hpp"
+#endif // lesson 04

@@ -19,6 +19,10 @@
 #pragma once
 
 #include "aio/not_implemented.hpp"
+#if AIO_LESSON >= 4
+#include "aio/cancelled_error.hpp"
+#include "aio/detail/task_state.hpp"
+#endif // lesson 04
 
 #include <concepts>
 #include <coroutine>
@@ -33,6 +37,10 @@ namespace aio {
 
 template <typename T = void>
 class coroutine;
+#if AIO_LESSON >= 4
+template <typename T>
+class task;
+#endif // lesson 04
 
 namespace detail {
 
@@ -53,13 +61,26 @@ enum class await_state : unsigned char {
 
 struct final_awaiter;
 #endif // lesson 03
+#if AIO_LESSON >= 4
+class promise_base;
+struct initial_awaiter;
+// The end of a task's top coroutine (lesson 04, task.cpp): wake its waiters, drop its reference.
+void finish_task(promise_base& top) noexcept;
+void start_task(task_state& state, promise_base& top, std::coroutine_handle<> frame,
+                event_loop& loop);
+#endif // lesson 04
 
 // ANCHOR: promise_base
 // What every promise shares, whatever T is.
 class promise_base {
 public:
+#if AIO_LESSON >= 4
+    // Lazy start, and (lesson 04) a task cancelled before its first step never runs its body.
+    initial_awaiter initial_suspend() noexcept;
+#else
     // Lazy start: creating the coroutine runs none of its body.
     std::suspend_always initial_suspend() noexcept { return {}; }
+#endif // lesson 04
 
 #if AIO_LESSON >= 3
     // At the end, hand control back to whoever awaits us (see final_awaiter).
@@ -108,6 +129,21 @@ protected:
     std::coroutine_handle<> continuation_;   // the coroutine awaiting this one
     await_state state_ = await_state::not_awaited;
 #endif // lesson 03
+#if AIO_LESSON >= 4
+    template <typename>
+    friend class aio::task;
+    friend struct initial_awaiter;
+    friend void finish_task(promise_base&) noexcept;
+    friend void start_task(task_state&, promise_base&, std::coroutine_handle<>, event_loop&);
+    template <typename P>
+    friend task_state* task_of(std::coroutine_handle<P>) noexcept;
+    friend std::exception_ptr& exception_of(task_state&) noexcept;
+
+    bool is_task_top() const noexcept { return task_ == &own_task_; }
+
+    task_state* task_ = nullptr;   // the task this coroutine runs in (null: driven by hand)
+    task_state own_task_;          // used when this coroutine is the top of a task
+#endif // lesson 04
 };
 // ANCHOR_END: promise_base
 
@@ -180,6 +216,9 @@ struct final_awaiter {
             // We were resumed later (by the loop); the awaiter is suspended. Resume it.
             return p.continuation_;
         default:
+#if AIO_LESSON >= 4
+            if (p.is_task_top()) finish_task(p);   // may destroy this very frame
+#endif // lesson 04
             return std::noop_coroutine();   // nobody awaits us: back to resume()'s caller
         }
 #endif
@@ -191,6 +230,40 @@ struct final_awaiter {
 inline final_awaiter promise_base::final_suspend() noexcept { return {}; }
 // ANCHOR_END: final_awaiter
 #endif // lesson 03
+
+#if AIO_LESSON >= 4
+// ANCHOR: task_of
+// Where a task's exception is kept: in the promise of its top coroutine.
+inline std::exception_ptr& exception_of(task_state& task) noexcept { return task.owner->exception_; }
+
+// The task a coroutine runs in, found through the handle an awaiter receives: how an await deep
+// inside a chain of coroutines registers with its task (null for other coroutine types, and for
+// coroutines driven by hand).
+template <typename P>
+task_state* task_of(std::coroutine_handle<P> h) noexcept {
+    if constexpr (std::is_base_of_v<promise_base, P>)
+        return h.promise().task_;
+    else
+        return nullptr;
+}
+
+// A task cancelled before its first step ends at once with cancelled_error: an exception
+// thrown by the initial await_resume is handed to unhandled_exception() like one from the body.
+struct initial_awaiter {
+    promise_base* promise;
+    bool await_ready() const noexcept { return false; }
+    void await_suspend(std::coroutine_handle<>) const noexcept {}
+    void await_resume() const {
+        if (promise->is_task_top() && promise->own_task_.cancel_requested) {
+            promise->own_task_.cancel_requested = false;
+            throw cancelled_error();
+        }
+    }
+};
+
+inline initial_awaiter promise_base::initial_suspend() noexcept { return initial_awaiter{this}; }
+// ANCHOR_END: task_of
+#endif // lesson 04
 
 } // namespace detail
 
@@ -243,6 +316,9 @@ public:
 
 private:
     friend class detail::promise<T>;
+#if AIO_LESSON >= 4
+    friend class task<T>;   // a task takes over the frame
+#endif // lesson 04
     explicit coroutine(handle_type h) noexcept : handle_(h) {}
 
     void destroy() noexcept {
@@ -280,7 +356,8 @@ public:
     // Start the child right here, on our stack. If it finishes without suspending, return
     // false: the awaiting coroutine continues at once, and the stack did not grow. Otherwise
     // the child will resume us from its final_awaiter when it is done.
-    bool await_suspend(std::coroutine_handle<> awaiting) {
+    template <typename Promise>
+    bool await_suspend(std::coroutine_handle<Promise> awaiting) {
         auto& p = child_.promise();
 #if AIO_EXERCISE == 3
         (void)p, (void)awaiting;
@@ -290,6 +367,9 @@ public:
                               "return true");
 #else
         p.continuation_ = awaiting;
+#if AIO_LESSON >= 4
+        p.task_ = detail::task_of(awaiting);   // the child runs in our task (lesson 04)
+#endif // lesson 04
         p.state_ = detail::await_state::running_inline;
         child_.resume();
         if (p.state_ == detail::await_state::finished_inline) return false;

@@ -8,11 +8,18 @@
 // end, whatever the outcome. The loop runs the driver's first step as an ordinary callback.
 // If the loop runs out of work while `main` is still suspended, nothing can ever resume it:
 // that is a lost wake-up, and run() says so instead of hanging.
+//
+// Lesson 04: main runs as a task, like asyncio.run's, and the tasks still running when main
+// returns are cancelled and given the chance to finish before the loop goes away.
 #pragma once
 
 #include "aio/coroutine.hpp"
 #include "aio/event_loop.hpp"
+#if AIO_LESSON >= 4
+#include "aio/task.hpp"
+#endif // lesson 04
 
+#include <exception>
 #include <stdexcept>
 #include <utility>
 
@@ -32,6 +39,24 @@ private:
     event_loop& loop_;
 };
 
+#if AIO_LESSON >= 4
+// Destroys the frames of the loop's tasks that are still not done when aio::run returns or
+// throws (lesson 04).
+class abandon_tasks_on_exit {
+public:
+    explicit abandon_tasks_on_exit(event_loop& loop) noexcept : loop_(loop) {}
+    ~abandon_tasks_on_exit() {
+        abandon_remaining_tasks(loop_, std::uncaught_exceptions() == exceptions_before_);
+    }
+    abandon_tasks_on_exit(const abandon_tasks_on_exit&) = delete;
+    abandon_tasks_on_exit& operator=(const abandon_tasks_on_exit&) = delete;
+
+private:
+    event_loop& loop_;
+    int exceptions_before_ = std::uncaught_exceptions();
+};
+#endif // lesson 04
+
 template <typename T>
 coroutine<T> drive_main(coroutine<T> main, event_loop& loop) {
     stop_on_exit stop(loop);
@@ -47,6 +72,20 @@ template <typename T>
 T run(coroutine<T> main, clock_mode mode = clock_mode::real) {
     event_loop loop(mode);
     coroutine<T> driver = detail::drive_main(std::move(main), loop);
+#if AIO_LESSON >= 4
+    detail::abandon_tasks_on_exit abandon(loop);   // whatever happens, no frame outlives the loop
+    task<T> main_task = create_task(std::move(driver), loop);
+    loop.run_until_idle();
+    const bool finished = main_task.done();
+    detail::cancel_remaining_tasks(loop);   // main's too, if it can never finish
+    if (!finished)
+        throw std::runtime_error("aio::run: the main coroutine is suspended, but nothing is "
+                                 "scheduled that could ever resume it (a lost wake-up?)");
+    if constexpr (std::is_void_v<T>)
+        main_task.result();
+    else
+        return std::move(main_task.result());
+#else
 #if AIO_EXERCISE == 3
     (void)driver;
     throw not_implemented("lesson 03, hole run: schedule driver.resume() with call_soon, run "
@@ -63,6 +102,7 @@ T run(coroutine<T> main, clock_mode mode = clock_mode::real) {
     else
         return std::move(driver.result());
 #endif
+#endif // lesson 04
 }
 // ANCHOR_END: run
 

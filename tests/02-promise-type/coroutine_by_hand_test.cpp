@@ -19,8 +19,11 @@ struct no_leaks {
     std::size_t frames = aio::detail::live_frames;
     int objects = counted::alive;
     ~no_leaks() {
-        CHECK_MESSAGE(aio::detail::live_frames == frames, "a coroutine frame leaked (or was freed twice)");
-        CHECK_MESSAGE(counted::alive == objects, "an object held by a frame leaked");
+        // The hole named in the message is the one `make check` points at.
+        CHECK_MESSAGE(aio::detail::live_frames == frames, "a coroutine frame leaked (or was freed "
+                      "twice); lesson 02, hole destroy: destroy each frame exactly once");
+        CHECK_MESSAGE(counted::alive == objects, "an object held by a frame leaked; lesson 02, "
+                      "hole destroy: destroy each frame exactly once");
     }
 };
 
@@ -45,6 +48,11 @@ aio::coroutine<> hold(counted c, std::string* log) {
 }
 
 aio::coroutine<std::unique_ptr<int>> make_unique_int(int v) { co_return std::make_unique<int>(v); }
+
+aio::coroutine<> fail_void() {
+    co_await std::suspend_always{};
+    throw std::runtime_error("void broken");
+}
 
 } // namespace
 
@@ -121,6 +129,11 @@ TEST_CASE("result: coroutine<void> finishes with nothing, or rethrows") {
     REQUIRE(c.done());
     CHECK_NOTHROW(c.result());
     CHECK(log == "2");
+    auto f = fail_void();
+    f.resume();
+    f.resume();
+    REQUIRE(f.done());
+    CHECK_THROWS_WITH_AS(f.result(), "void broken", std::runtime_error);
 }
 
 TEST_CASE("result: resume() after the end or on an empty coroutine is an error") {

@@ -1,0 +1,78 @@
+// aio/detail/task_state.hpp — lesson 04: the bookkeeping a task needs, kept in its frame.
+//
+// A task is a coroutine whose frame lives on its own, driven by the loop. Everything a task needs
+// besides its coroutine — who holds a handle to it, who waits for it, what it is suspended in,
+// whether someone asked to cancel it — lives in a task_state inside the promise of its top
+// coroutine. So creating a task costs exactly one allocation: its frame. (asyncio allocates a
+// separate Task object; we trade ~60 bytes in every frame for that.)
+//
+// Every coroutine frame also knows which task it runs in (promise_base::task_), copied from its
+// awaiter when it is awaited: that is how an await deep inside a chain of coroutines finds the
+// task to register with, so that cancel() can reach it.
+#pragma once
+
+#include <coroutine>
+#include <cstdint>
+
+namespace aio {
+
+class event_loop;
+
+namespace detail {
+
+struct task_state;
+class promise_base;
+
+// The await a task is suspended in, when cancel() may abort it.
+class cancellable {
+public:
+    // Undo the await's registration (timer, fd interest, place in a queue...) and make sure the
+    // coroutine gets resumed; its await_resume then throws aio::cancelled_error.
+    virtual void cancel() noexcept = 0;
+
+protected:
+    ~cancellable() = default;
+};
+
+// Something waiting for a task to finish: an intrusive node, living in the waiter's own frame
+// (no allocation), in the task's FIFO list of waiters.
+class task_waiter {
+public:
+    // Called once the task has finished, after this node was unlinked.
+    virtual void on_task_done() noexcept = 0;
+
+    void wait_for(task_state& task) noexcept;   // appends this node to the task's waiters
+    void stop_waiting() noexcept;               // unlinks it, if it is linked
+
+protected:
+    ~task_waiter() { stop_waiting(); }   // a frame destroyed while waiting leaves no trace
+
+private:
+    friend struct task_state;
+    task_state* task_ = nullptr;   // the task waited for, while linked
+    task_waiter* prev_ = nullptr;
+    task_waiter* next_ = nullptr;
+};
+
+struct task_state {
+    event_loop* loop = nullptr;
+    std::coroutine_handle<> top;        // the task's top coroutine; its frame holds this state
+    promise_base* owner = nullptr;      // ... and its promise (where the exception is kept)
+    std::uint32_t references = 0;       // task<T> handles, plus one while the task runs
+    bool finished = false;
+    bool failed = false;                // finished by an exception (cancelled_error included)
+    bool cancelled = false;             // finished by cancelled_error
+    bool cancel_requested = false;      // cancel() was called; the next await throws
+    bool exception_retrieved = false;   // someone saw the exception: no report at the end
+    cancellable* suspended_in = nullptr;
+    task_waiter* first_waiter = nullptr;
+    task_waiter* last_waiter = nullptr;
+    task_state* prev_task = nullptr;    // all unfinished tasks of this thread, for aio::run
+    task_state* next_task = nullptr;    // to cancel at exit
+
+    // Wakes every waiter, in the order they started waiting.
+    void wake_waiters() noexcept;
+};
+
+} // namespace detail
+} // namespace aio

@@ -1,0 +1,269 @@
+// aio/gather.hpp — lesson 04: aio::gather, run awaitables concurrently and collect the results.
+//
+//     auto [a, b] = co_await aio::gather(fetch(1), fetch(2));        // std::tuple, argument order
+//     std::vector<int> all = co_await aio::gather(std::move(coros));  // a vector of coroutines
+//
+// As asyncio.gather: coroutines are wrapped in tasks at the call, in argument order, so they
+// start in that order at the next loop step and run concurrently; the results come back in
+// argument order. The first child to fail (in time, not in argument order) makes the gather fail
+// with that exception while the other children keep running. With `aio::return_exceptions` as
+// first argument nothing fails: the gather waits for every child and gives back the finished
+// tasks, to ask each for its result() or exception(). Cancelling the task that awaits a gather
+// cancels every child still running.
+//
+// Differences from asyncio: a void child's result is std::monostate (Python's None); and the
+// awaiting coroutine resumes one loop step after the deciding child finished, where asyncio
+// takes two (it goes through a done-callback, then a future).
+#pragma once
+
+#include "aio/coroutine.hpp"
+#include "aio/task.hpp"
+
+#include <cstddef>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace aio {
+
+struct return_exceptions_t {
+    explicit return_exceptions_t() = default;
+};
+/// Pass as gather's first argument: wait for every child, and give back the finished tasks.
+inline constexpr return_exceptions_t return_exceptions{};
+
+namespace detail {
+
+template <typename T>
+using value_or_monostate = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
+
+template <typename A>
+struct child_traits {
+    static constexpr bool is_child = false;
+};
+template <typename T>
+struct child_traits<coroutine<T>> {
+    static constexpr bool is_child = true;
+    using value_type = T;
+};
+template <typename T>
+struct child_traits<task<T>> {
+    static constexpr bool is_child = true;
+    using value_type = T;
+};
+/// What gather accepts as a child: an aio::coroutine<T> (made a task) or an aio::task<T>.
+template <typename A>
+concept gather_child = child_traits<A>::is_child;
+template <typename A>
+using child_value_t = typename child_traits<A>::value_type;
+
+template <typename T>
+task<T> as_task(coroutine<T> c) {
+    return create_task(std::move(c));
+}
+template <typename T>
+task<T> as_task(task<T> t) {
+    return t;
+}
+
+// A finished child's value, for the gather's result: copied (the caller may hold the task
+// too), or moved if it cannot be copied.
+template <typename T>
+value_or_monostate<T> take_result(const task<T>& t) {
+    if constexpr (std::is_void_v<T>) {
+        t.result();
+        return std::monostate{};
+    } else if constexpr (std::is_copy_constructible_v<T>) {
+        return t.result();
+    } else {
+        return std::move(t.result());
+    }
+}
+
+// ANCHOR: wait_for_tasks
+// Suspends until every task is done or — unless settle_all — until one of them fails.
+class wait_for_tasks final : public cancellable_await {
+public:
+    static constexpr std::size_t none = static_cast<std::size_t>(-1);
+
+    wait_for_tasks(std::vector<task_state*> tasks, bool settle_all)
+        : tasks_(std::move(tasks)), waiters_(tasks_.size()), settle_all_(settle_all) {
+        for (std::size_t i = 0; i < tasks_.size(); ++i) waiters_[i] = child_waiter(this, i);
+    }
+    // The waiters point at us: we stay where we are.
+    wait_for_tasks(const wait_for_tasks&) = delete;
+    wait_for_tasks& operator=(const wait_for_tasks&) = delete;
+
+    ~wait_for_tasks() {
+        // Children still running when the gather is over: their exceptions count as seen by
+        // the gather (asyncio's gather keeps its callbacks on them for that reason).
+        for (task_state* t : tasks_)
+            if (!t->finished) t->exception_retrieved = true;
+    }
+
+    bool await_ready() noexcept { return decided(); }
+
+    template <typename Promise>
+    bool await_suspend(std::coroutine_handle<Promise> awaiting) {
+        if (!begin_wait(task_of(awaiting))) return false;
+        awaiting_ = awaiting;
+        for (std::size_t i = 0; i < tasks_.size(); ++i)
+            if (!tasks_[i]->finished) waiters_[i].wait_for(*tasks_[i]);
+        return true;
+    }
+
+    void await_resume() {
+        for (child_waiter& w : waiters_) w.stop_waiting();
+        end_wait();
+    }
+
+    /// The child that failed first (in time), or `none`.
+    std::size_t first_failure() const noexcept { return first_failure_; }
+
+private:
+    class child_waiter final : public task_waiter {
+    public:
+        child_waiter() = default;
+        child_waiter(wait_for_tasks* owner, std::size_t index) : owner_(owner), index_(index) {}
+        void on_task_done() noexcept override { owner_->child_done(index_); }
+
+    private:
+        wait_for_tasks* owner_ = nullptr;
+        std::size_t index_ = 0;
+    };
+
+    // Is the outcome known? Children that failed before we started waiting count in argument
+    // order: their order in time is lost.
+    bool decided() noexcept {
+        std::size_t done = 0;
+        for (std::size_t i = 0; i < tasks_.size(); ++i) {
+            if (!tasks_[i]->finished) continue;
+            ++done;
+            if (tasks_[i]->failed && first_failure_ == none) first_failure_ = i;
+        }
+        return done == tasks_.size() || (!settle_all_ && first_failure_ != none);
+    }
+
+    void child_done(std::size_t index) noexcept {
+        task_state& child = *tasks_[index];
+        if (child.failed) {
+            child.exception_retrieved = true;   // the gather reports it, or returns it
+            if (first_failure_ == none) first_failure_ = index;
+        }
+        if (!woken_ && decided()) {
+            woken_ = true;
+            resume_soon(*child.loop, awaiting_);
+        }
+    }
+
+    // Our task is cancelled while it waits: cancel every child still running, and keep
+    // waiting; when the children have stopped, end_wait() throws cancelled_error.
+    void cancel() noexcept override {
+        waiting_task_->suspended_in = this;   // a second cancel() comes here again
+        for (task_state* t : tasks_) cancel_task(*t);
+    }
+
+    std::vector<task_state*> tasks_;
+    std::vector<child_waiter> waiters_;
+    std::coroutine_handle<> awaiting_;
+    std::size_t first_failure_ = none;
+    bool settle_all_;
+    bool woken_ = false;
+};
+// ANCHOR_END: wait_for_tasks
+
+template <typename... T>
+std::vector<task_state*> states_of(const std::tuple<task<T>...>& tasks) {
+    return std::apply([](const auto&... t) { return std::vector<task_state*>{&state_of(t)...}; },
+                      tasks);
+}
+
+template <typename T>
+std::vector<task_state*> states_of(const std::vector<task<T>>& tasks) {
+    std::vector<task_state*> states;
+    states.reserve(tasks.size());
+    for (const task<T>& t : tasks) states.push_back(&state_of(t));
+    return states;
+}
+
+// The gather's own coroutine: the children are already tasks, running.
+template <typename Tasks>
+coroutine<Tasks> wait_for_all(Tasks tasks) {
+    wait_for_tasks wait(states_of(tasks), true);
+    co_await wait;
+    co_return tasks;
+}
+
+template <typename... T>
+coroutine<std::tuple<value_or_monostate<T>...>> gather_tuple(std::tuple<task<T>...> tasks) {
+    std::vector<task_state*> states = states_of(tasks);
+    wait_for_tasks wait(states, false);
+    co_await wait;
+    if (wait.first_failure() != wait_for_tasks::none)
+        std::rethrow_exception(exception_of(*states[wait.first_failure()]));
+    co_return std::apply(
+        [](const auto&... t) { return std::tuple<value_or_monostate<T>...>{take_result(t)...}; },
+        tasks);
+}
+
+template <typename T>
+coroutine<std::vector<value_or_monostate<T>>> gather_vector(std::vector<task<T>> tasks) {
+    std::vector<task_state*> states = states_of(tasks);
+    wait_for_tasks wait(states, false);
+    co_await wait;
+    if (wait.first_failure() != wait_for_tasks::none)
+        std::rethrow_exception(exception_of(*states[wait.first_failure()]));
+    std::vector<value_or_monostate<T>> results;
+    results.reserve(tasks.size());
+    for (const task<T>& t : tasks) results.push_back(take_result(t));
+    co_return results;
+}
+
+template <typename T>
+std::vector<task<T>> as_tasks(std::vector<coroutine<T>> coros) {
+    std::vector<task<T>> tasks;
+    tasks.reserve(coros.size());
+    for (coroutine<T>& c : coros) tasks.push_back(create_task(std::move(c)));   // in order
+    return tasks;
+}
+
+} // namespace detail
+
+// ANCHOR: gather
+/// Runs the children concurrently; their results as a tuple, in argument order.
+template <detail::gather_child... A>
+coroutine<std::tuple<detail::value_or_monostate<detail::child_value_t<A>>...>> gather(A... children) {
+    // A braced list is evaluated left to right: the tasks are created in argument order.
+    std::tuple<task<detail::child_value_t<A>>...> tasks{detail::as_task(std::move(children))...};
+    return detail::gather_tuple(std::move(tasks));
+}
+
+/// Waits for every child, failed or not, and gives back the finished tasks.
+template <detail::gather_child... A>
+coroutine<std::tuple<task<detail::child_value_t<A>>...>> gather(return_exceptions_t, A... children) {
+    std::tuple<task<detail::child_value_t<A>>...> tasks{detail::as_task(std::move(children))...};
+    return detail::wait_for_all(std::move(tasks));
+}
+
+/// A vector of tasks or coroutines: a vector of results, in order.
+template <typename T>
+coroutine<std::vector<detail::value_or_monostate<T>>> gather(std::vector<task<T>> tasks) {
+    return detail::gather_vector(std::move(tasks));
+}
+template <typename T>
+coroutine<std::vector<detail::value_or_monostate<T>>> gather(std::vector<coroutine<T>> coros) {
+    return detail::gather_vector(detail::as_tasks(std::move(coros)));
+}
+template <typename T>
+coroutine<std::vector<task<T>>> gather(return_exceptions_t, std::vector<task<T>> tasks) {
+    return detail::wait_for_all(std::move(tasks));
+}
+template <typename T>
+coroutine<std::vector<task<T>>> gather(return_exceptions_t, std::vector<coroutine<T>> coros) {
+    return detail::wait_for_all(detail::as_tasks(std::move(coros)));
+}
+// ANCHOR_END: gather
+
+} // namespace aio

@@ -1,0 +1,186 @@
+// aio/task.cpp — lesson 04: the life of a task (see task.hpp for the design).
+#include "aio/task.hpp"
+
+#include <cstdio>
+#include <string>
+#include <typeinfo>
+#include <vector>
+
+namespace aio::detail {
+
+namespace {
+
+// Every unfinished task of this thread, in creation order, so that aio::run can cancel the
+// ones still running when main returns (asyncio.all_tasks()).
+thread_local task_state* first_task = nullptr;
+thread_local task_state* last_task = nullptr;
+
+void link(task_state& s) noexcept {
+    s.prev_task = last_task;
+    s.next_task = nullptr;
+    (last_task ? last_task->next_task : first_task) = &s;
+    last_task = &s;
+}
+
+void unlink(task_state& s) noexcept {
+    (s.prev_task ? s.prev_task->next_task : first_task) = s.next_task;
+    (s.next_task ? s.next_task->prev_task : last_task) = s.prev_task;
+    s.prev_task = s.next_task = nullptr;
+}
+
+bool is_cancellation(const std::exception_ptr& e) {
+    if (!e) return false;
+    try {
+        std::rethrow_exception(e);
+    } catch (const cancelled_error&) {
+        return true;
+    } catch (...) {
+        return false;
+    }
+}
+
+// asyncio logs "Task exception was never retrieved" when a failed task is garbage-collected
+// and nobody looked at its exception: a failure that would otherwise vanish without a trace.
+void report_unretrieved(const std::exception_ptr& e) {
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+        std::fprintf(stderr, "aio: Task exception was never retrieved: %s: %s\n", typeid(x).name(),
+                     x.what());
+    } catch (...) {
+        std::fprintf(stderr, "aio: Task exception was never retrieved (not a std::exception)\n");
+    }
+}
+
+} // namespace
+
+// ---- waiters -----------------------------------------------------------------------------------
+
+void task_waiter::wait_for(task_state& task) noexcept {
+    task_ = &task;
+    prev_ = task.last_waiter;
+    next_ = nullptr;
+    (task.last_waiter ? task.last_waiter->next_ : task.first_waiter) = this;
+    task.last_waiter = this;
+}
+
+void task_waiter::stop_waiting() noexcept {
+    if (task_ == nullptr) return;
+    (prev_ ? prev_->next_ : task_->first_waiter) = next_;
+    (next_ ? next_->prev_ : task_->last_waiter) = prev_;
+    task_ = nullptr;
+    prev_ = next_ = nullptr;
+}
+
+void task_state::wake_waiters() noexcept {
+    while (task_waiter* w = first_waiter) {
+        w->stop_waiting();
+        w->on_task_done();   // may make new waiters wait: they are woken too
+    }
+}
+
+// ---- the life of a task ------------------------------------------------------------------------
+
+// ANCHOR: start_task
+void start_task(task_state& state, promise_base& top, std::coroutine_handle<> frame,
+                event_loop& loop) {
+    loop.call_soon(frame);   // first, so that a failure here leaves nothing half-registered
+    state.loop = &loop;
+    state.top = frame;
+    state.owner = &top;
+    state.references = 1;   // the running task's own reference, dropped when it finishes
+    top.task_ = &state;
+    link(state);
+}
+// ANCHOR_END: start_task
+
+// ANCHOR: cancel_task
+bool cancel_task(task_state& state) noexcept {
+    if (state.finished) return false;
+    state.cancel_requested = true;
+    if (cancellable* await = std::exchange(state.suspended_in, nullptr)) await->cancel();
+    return true;
+}
+// ANCHOR_END: cancel_task
+
+// ANCHOR: finish_task
+// Called by the final_awaiter of a task's top coroutine: the body has returned or thrown.
+void finish_task(promise_base& top) noexcept {
+    task_state& state = top.own_task_;
+    state.finished = true;
+    state.cancel_requested = false;
+    state.suspended_in = nullptr;
+    state.failed = top.exception_ != nullptr;
+    state.cancelled = is_cancellation(top.exception_);
+    unlink(state);
+    state.wake_waiters();
+    release_task(state);   // the running reference: the frame may be destroyed right here
+}
+// ANCHOR_END: finish_task
+
+void release_task(task_state& state) noexcept {
+    if (--state.references > 0 || !state.finished) return;
+    const std::exception_ptr& failure = exception_of(state);
+    if (failure && !state.exception_retrieved && !state.cancelled) report_unretrieved(failure);
+    state.top.destroy();
+}
+
+void throw_not_done(const char* what) {
+    throw std::logic_error(std::string(what) + ": the task is not done yet");
+}
+
+// ---- the end of aio::run -----------------------------------------------------------------------
+
+namespace {
+// Counts down the tasks being cancelled, and stops the loop once they have all finished.
+class stop_when_all_done final : public task_waiter {
+public:
+    stop_when_all_done(event_loop& loop, std::size_t& pending) : loop_(loop), pending_(pending) {}
+    void on_task_done() noexcept override {
+        if (--pending_ == 0) loop_.stop();
+    }
+
+private:
+    event_loop& loop_;
+    std::size_t& pending_;
+};
+} // namespace
+
+// ANCHOR: cancel_remaining_tasks
+void cancel_remaining_tasks(event_loop& loop) {
+    std::vector<task_state*> remaining;
+    for (task_state* s = first_task; s != nullptr; s = s->next_task)
+        if (s->loop == &loop) remaining.push_back(s);
+    if (remaining.empty()) return;
+
+    // Cancel them all, then run the loop until they have all finished (or it is idle).
+    std::size_t pending = remaining.size();
+    std::vector<stop_when_all_done> watchers(remaining.size(), stop_when_all_done(loop, pending));
+    for (std::size_t i = 0; i < remaining.size(); ++i) watchers[i].wait_for(*remaining[i]);
+    for (task_state* s : remaining) cancel_task(*s);
+    loop.run_until_idle();
+}
+
+std::size_t abandon_remaining_tasks(event_loop& loop, bool report) noexcept {
+    std::vector<task_state*> remaining;
+    for (task_state* s = first_task; s != nullptr; s = s->next_task)
+        if (s->loop == &loop) remaining.push_back(s);
+    // Finish them all first (so that destroying one frame, which releases the handles it
+    // holds, never destroys another one we still have to look at), then drop their running
+    // references: frames without handles go at once.
+    for (task_state* s : remaining) {
+        if (report)
+            std::fprintf(stderr, "aio: a task never finished, even when cancelled at the end of "
+                                 "aio::run; its coroutine is destroyed where it was suspended\n");
+        exception_of(*s) = std::make_exception_ptr(cancelled_error());
+        s->finished = s->failed = s->cancelled = true;
+        s->suspended_in = nullptr;
+        unlink(*s);
+        while (s->first_waiter) s->first_waiter->stop_waiting();   // nobody is resumed now
+    }
+    for (task_state* s : remaining) release_task(*s);
+    return remaining.size();
+}
+// ANCHOR_END: cancel_remaining_tasks
+
+} // namespace aio::detail

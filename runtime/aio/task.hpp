@@ -1,0 +1,241 @@
+// aio/task.hpp — lesson 04: create_task and aio::task<T>, asyncio's Task.
+//
+// `aio::create_task(coro)` hands a coroutine to the running loop: its first step is scheduled
+// with call_soon, so it starts only when its creator yields (asyncio's order), and from then on
+// it runs on its own, interleaved with every other task at its awaits. The aio::task<T> it
+// returns is a handle to watch it, await it, or cancel it.
+//
+// Design principles:
+//  * One allocation per task: the coroutine's frame. The task's bookkeeping (task_state) sits in
+//    the promise of its top coroutine, and the handle is a reference-counted pointer to that
+//    frame. The frame lives while a handle exists or the task runs, and is destroyed when both
+//    are over — so results stay readable after the end, and a fire-and-forget task cleans up
+//    after itself.
+//  * Awaiting a task costs no allocation either: the awaiter is a node in the task's list of
+//    waiters, living in the awaiting frame. When the task finishes, each waiter is resumed in
+//    a later loop step, in the order they started waiting (asyncio's done callbacks).
+//  * cancel() reaches the await the task is suspended in (registered in task_state) and makes
+//    it throw aio::cancelled_error. Awaiting a task that awaits another task cancels the inner
+//    one too, as in asyncio; the outer then receives the inner's outcome.
+//  * An exception nobody looked at is reported on stderr when the task's frame dies, like
+//    asyncio's "Task exception was never retrieved".
+//
+// Simplified: handles are for one thread (the reference count is not atomic); a task belongs to
+// the loop it was created on.
+#pragma once
+
+#include "aio/cancelled_error.hpp"
+#include "aio/coroutine.hpp"
+#include "aio/detail/task_state.hpp"
+#include "aio/event_loop.hpp"
+
+#include <exception>
+#include <stdexcept>
+#include <type_traits>
+#include <utility>
+
+namespace aio {
+
+namespace detail {
+template <typename T>
+task_state& state_of(const task<T>& t) noexcept;
+
+// task.cpp: the life of a task_state.
+void start_task(task_state& state, promise_base& top, std::coroutine_handle<> frame,
+                event_loop& loop);
+bool cancel_task(task_state& state) noexcept;
+void release_task(task_state& state) noexcept;   // one reference fewer: may destroy the frame
+[[noreturn]] void throw_not_done(const char* what);
+// At the end of aio::run: cancels the loop's unfinished tasks and runs the loop until they have
+// finished (or nothing more can happen).
+void cancel_remaining_tasks(event_loop& loop);
+// Then, and when aio::run is left by an exception: finishes the loop's tasks that are still not
+// done as cancelled, without running them, and destroys their frames. Returns how many.
+// `report` says so on stderr (not when aio::run is already failing with an exception).
+std::size_t abandon_remaining_tasks(event_loop& loop, bool report) noexcept;
+
+// What every cancellable await of the runtime does around its suspension.
+class cancellable_await : public cancellable {
+protected:
+    // In await_suspend, before registering: false if the task is already being cancelled
+    // (then do not suspend: await_resume throws at once).
+    bool begin_wait(task_state* task) noexcept {
+        waiting_task_ = task;
+        if (task == nullptr) return true;
+        if (task->cancel_requested) return false;
+        task->suspended_in = this;
+        return true;
+    }
+    // First thing in await_resume: throws cancelled_error if the task was cancelled meanwhile.
+    void end_wait() {
+        if (waiting_task_ == nullptr) return;
+        waiting_task_->suspended_in = nullptr;
+        if (waiting_task_->cancel_requested) {
+            waiting_task_->cancel_requested = false;
+            throw cancelled_error();
+        }
+    }
+    // What this await waited for has happened: resume the coroutine in the next step. From
+    // now on cancel() cannot reach this await any more (that would resume it twice); a cancel
+    // that comes before the resumption still wins, in end_wait().
+    void resume_soon(event_loop& loop, std::coroutine_handle<> coroutine) {
+        if (waiting_task_ && waiting_task_->suspended_in == this) waiting_task_->suspended_in = nullptr;
+        loop.call_soon(coroutine);
+    }
+
+    task_state* waiting_task_ = nullptr;   // the task suspended in this await (null: none)
+};
+} // namespace detail
+
+// ANCHOR: task
+/// A handle to a running coroutine (asyncio.Task). Cheap to copy; awaitable any number of times.
+template <typename T = void>
+class task {
+public:
+    using promise_type = detail::promise<T>;
+    using handle_type = std::coroutine_handle<promise_type>;
+
+    task() noexcept = default;   // empty: refers to no task
+    task(const task& other) noexcept : frame_(other.frame_) {
+        if (frame_) ++state().references;
+    }
+    task(task&& other) noexcept : frame_(std::exchange(other.frame_, {})) {}
+    task& operator=(task other) noexcept {
+        std::swap(frame_, other.frame_);
+        return *this;
+    }
+    ~task() {
+        if (frame_) detail::release_task(state());
+    }
+
+    /// True once the task finished: returned, threw, or was cancelled.
+    bool done() const noexcept { return frame_ && state().finished; }
+    /// True if the task finished because it was cancelled.
+    bool cancelled() const noexcept { return frame_ && state().cancelled; }
+
+    /// The task's value (T&; nothing for task<void>), or its exception rethrown — cancelled_error
+    /// for a cancelled task. Asking before the end is an error (asyncio's InvalidStateError).
+    decltype(auto) result() const {
+        if (!done()) detail::throw_not_done("task::result");
+        state().exception_retrieved = true;
+        return frame_.promise().result();
+    }
+
+    /// The task's exception, or null if it returned. A cancelled task throws cancelled_error.
+    std::exception_ptr exception() const {
+        if (!done()) detail::throw_not_done("task::exception");
+        if (cancelled()) throw cancelled_error();
+        state().exception_retrieved = true;
+        return frame_.promise().exception_;
+    }
+
+    /// Asks the task to stop: the await it is suspended in (or its next one) throws
+    /// cancelled_error inside it. False if the task has already finished.
+    bool cancel() noexcept { return frame_ && detail::cancel_task(state()); }
+
+    class awaiter;
+    /// `co_await t` waits for the task to finish and gives its result (rethrows its exception).
+    awaiter operator co_await() const;
+
+private:
+    template <typename U>
+    friend task<U> create_task(coroutine<U> coro, event_loop& loop);
+    template <typename U>
+    friend detail::task_state& detail::state_of(const task<U>& t) noexcept;
+
+    detail::task_state& state() const noexcept { return frame_.promise().own_task_; }
+
+    // Takes over the coroutine's frame and schedules its first step.
+    static task start(coroutine<T> coro, event_loop& loop) {
+        if (!coro.handle_) throw std::invalid_argument("create_task: empty coroutine (moved from?)");
+        if (coro.handle_.done() || coro.handle_.promise().state_ != detail::await_state::not_awaited)
+            throw std::invalid_argument("create_task: the coroutine has already run");
+        task t;
+        t.frame_ = std::exchange(coro.handle_, {});
+        promise_type& p = t.frame_.promise();
+        detail::start_task(p.own_task_, p, t.frame_, loop);
+        ++p.own_task_.references;   // this handle's
+        return t;
+    }
+
+    handle_type frame_;
+};
+// ANCHOR_END: task
+
+namespace detail {
+template <typename T>
+task_state& state_of(const task<T>& t) noexcept {
+    return t.state();
+}
+} // namespace detail
+
+// ANCHOR: create_task
+/// Schedules `coro` to run as a task on `loop` (asyncio's loop.create_task): its first step is
+/// the loop's next one. The loop need not be running yet (aio::run starts main this way).
+template <typename T>
+task<T> create_task(coroutine<T> coro, event_loop& loop) {
+    return task<T>::start(std::move(coro), loop);
+}
+
+/// Schedules `coro` to run as a task on the running loop (asyncio.create_task). It starts
+/// after the current coroutine yields.
+template <typename T>
+task<T> create_task(coroutine<T> coro) {
+    return create_task(std::move(coro), get_running_loop());
+}
+// ANCHOR_END: create_task
+
+// ANCHOR: task_awaiter
+template <typename T>
+class task<T>::awaiter : public detail::task_waiter, public detail::cancellable_await {
+public:
+    explicit awaiter(const task& t) : awaited_(t) {
+        if (!t.frame_) throw std::invalid_argument("co_await: empty task");
+    }
+
+    bool await_ready() const noexcept { return awaited_.done(); }
+
+    template <typename Promise>
+    bool await_suspend(std::coroutine_handle<Promise> awaiting) {
+        if (!begin_wait(detail::task_of(awaiting))) return false;
+        awaiting_ = awaiting;
+        wait_for(awaited_.state());
+        return true;
+    }
+
+    T await_resume() {
+        end_wait();
+        awaited_.state().exception_retrieved = true;
+        if constexpr (std::is_void_v<T>)
+            awaited_.frame_.promise().result();
+        else if constexpr (std::is_copy_constructible_v<T>)
+            return awaited_.frame_.promise().result();   // others may await it too: a copy
+        else
+            return std::move(awaited_.frame_.promise().result());   // move-only: await it once
+    }
+
+private:
+    // The task finished: resume the awaiting coroutine in the next step.
+    void on_task_done() noexcept override { resume_soon(*awaited_.state().loop, awaiting_); }
+
+    // Our own task is cancelled while it waits: cancel the awaited task too (as asyncio does)
+    // and keep waiting for it; we then receive its outcome — normally its cancelled_error.
+    void cancel() noexcept override {
+        if (awaited_.cancel()) {
+            waiting_task_->cancel_requested = false;   // passed on to the awaited task
+            waiting_task_->suspended_in = this;        // and still cancellable through us
+        }
+        // Otherwise it has already finished and our wake-up is scheduled: end_wait() throws.
+    }
+
+    task awaited_;   // a handle of our own keeps the frame (and its result) alive
+    std::coroutine_handle<> awaiting_;
+};
+
+template <typename T>
+typename task<T>::awaiter task<T>::operator co_await() const {
+    return awaiter(*this);
+}
+// ANCHOR_END: task_awaiter
+
+} // namespace aio

@@ -1,0 +1,581 @@
+// Lesson 04 — create_task, task handles, gather, cancellation, and the end of aio::run.
+//
+// Holes: start_task, finish_task, on_task_done, cancel_task, child_done.
+#include <aio/aio.hpp>
+#include <doctest/doctest.h>
+
+#include "support/capture_stderr.hpp"
+#include "support/counted.hpp"
+#include "support/gate.hpp"
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <variant>
+#include <vector>
+
+namespace {
+
+struct no_leaks {
+    std::size_t frames = aio::detail::live_frames;
+    int objects = counted::alive;
+    ~no_leaks() {
+        CHECK_MESSAGE(aio::detail::live_frames == frames, "a coroutine frame leaked (or was freed twice)");
+        CHECK_MESSAGE(counted::alive == objects, "an object held by a frame leaked");
+    }
+};
+
+using log_t = std::vector<std::string>;
+
+aio::coroutine<int> square(log_t* log, std::string name, int x) {
+    log->push_back(name + " runs");
+    co_return x * x;
+}
+
+aio::coroutine<int> fail(log_t* log, std::string name) {
+    log->push_back(name + " fails");
+    throw std::runtime_error(name + " failed");
+    co_return 0;
+}
+
+aio::coroutine<int> wait_then(gate* g, log_t* log, std::string name, int value) {
+    log->push_back(name + " waits");
+    co_await g->wait();
+    log->push_back(name + " passes");
+    co_return value;
+}
+
+aio::coroutine<int> wait_then_fail(gate* g, log_t* log, std::string name) {
+    co_await g->wait();
+    log->push_back(name + " fails");
+    throw std::runtime_error(name + " failed");
+}
+
+// Waits at the gate holding a counted object, and logs how it ends.
+aio::coroutine<int> guarded_wait(gate* g, log_t* log) {
+    counted held(1);
+    try {
+        co_await g->wait();
+    } catch (const aio::cancelled_error&) {
+        log->push_back("cleanup after cancel");
+        throw;
+    }
+    co_return held.value;
+}
+
+aio::coroutine<int> await_task(aio::task<int> t, log_t* log, std::string name) {
+    log->push_back(name + " awaits");
+    int v = co_await t;
+    log->push_back(name + " got " + std::to_string(v));
+    co_return v;
+}
+
+aio::coroutine<> log_step(log_t* log, std::string text) {
+    log->push_back(text);
+    co_return;
+}
+
+} // namespace
+
+// ---- starting ------------------------------------------------------------------------------------
+
+TEST_CASE("start_task: a task starts only when its creator yields, in creation order") {
+    no_leaks check;
+    log_t log;
+    auto main = [](log_t* log) -> aio::coroutine<> {
+        aio::task<int> a = aio::create_task(square(log, "a", 2));
+        aio::task<int> b = aio::create_task(square(log, "b", 3));
+        log->push_back("main created a and b");
+        int va = co_await a;   // main yields here: a and b run, in creation order
+        int vb = co_await b;
+        log->push_back("main: " + std::to_string(va) + " " + std::to_string(vb));
+    };
+    aio::run(main(&log));
+    CHECK(log == log_t{"main created a and b", "a runs", "b runs", "main: 4 9"});
+}
+
+TEST_CASE("start_task: create_task needs a running loop and a fresh coroutine") {
+    no_leaks check;
+    log_t log;
+    CHECK_THROWS_AS(aio::create_task(square(&log, "x", 1)), std::runtime_error);
+    auto main = [](log_t* log) -> aio::coroutine<std::string> {
+        std::string errors;
+        try {
+            aio::create_task(aio::coroutine<int>{});
+        } catch (const std::invalid_argument&) {
+            errors += "empty ";
+        }
+        aio::coroutine<int> started = square(log, "s", 1);
+        started.resume();
+        try {
+            aio::create_task(std::move(started));
+        } catch (const std::invalid_argument&) {
+            errors += "already-run";
+        }
+        co_return errors;
+    };
+    CHECK(aio::run(main(&log)) == "empty already-run");
+    CHECK(log.empty() == false);   // square ran once, by hand
+}
+
+// ---- finishing ---------------------------------------------------------------------------------
+
+TEST_CASE("finish_task: done(), result() and exception() follow the task's life") {
+    no_leaks check;
+    log_t log;
+    auto main = [](log_t* log) -> aio::coroutine<std::string> {
+        std::string seen;
+        aio::task<int> t = aio::create_task(square(log, "t", 7));
+        seen += t.done() ? "done " : "pending ";
+        try {
+            (void)t.result();
+        } catch (const std::logic_error&) {
+            seen += "result-too-early ";
+        }
+        try {
+            (void)t.exception();
+        } catch (const std::logic_error&) {
+            seen += "exception-too-early ";
+        }
+        co_await t;
+        seen += t.done() ? "done " : "pending ";
+        seen += std::to_string(t.result()) + (t.exception() ? " failed" : " ok");
+        seen += t.cancelled() ? " cancelled" : "";
+        co_return seen;
+    };
+    CHECK(aio::run(main(&log)) == "pending result-too-early exception-too-early done 49 ok");
+}
+
+TEST_CASE("finish_task: a task's exception is kept for result(), exception() and awaiters") {
+    no_leaks check;
+    log_t log;
+    auto main = [](log_t* log) -> aio::coroutine<std::string> {
+        std::string seen;
+        aio::task<int> t = aio::create_task(fail(log, "f"));
+        try {
+            co_await t;
+        } catch (const std::runtime_error& e) {
+            seen += std::string("await: ") + e.what();
+        }
+        try {
+            (void)t.result();
+        } catch (const std::runtime_error& e) {
+            seen += std::string(", result: ") + e.what();
+        }
+        seen += t.exception() ? ", exception() set" : ", no exception()";
+        seen += t.cancelled() ? ", cancelled" : ", not cancelled";
+        co_return seen;
+    };
+    CHECK(aio::run(main(&log)) == "await: f failed, result: f failed, exception() set, not cancelled");
+}
+
+TEST_CASE("finish_task: a fire-and-forget task frees its frame when it ends") {
+    no_leaks check;
+    log_t log;
+    auto main = [](log_t* log) -> aio::coroutine<std::size_t> {
+        std::size_t before = aio::detail::live_frames;
+        aio::create_task(square(log, "forgotten", 1));   // the handle dies at once
+        aio::task<int> other = aio::create_task(square(log, "other", 2));
+        co_await other;   // by now the forgotten task has run too
+        co_return aio::detail::live_frames - before;
+    };
+    CHECK(aio::run(main(&log)) == 1);   // only `other`'s frame, still held by its handle
+    CHECK(log == log_t{"forgotten runs", "other runs"});
+}
+
+TEST_CASE("finish_task: the result stays readable while a handle exists, then the frame goes") {
+    no_leaks check;
+    log_t log;
+    auto main = [](log_t* log) -> aio::coroutine<aio::task<int>> {
+        aio::task<int> t = aio::create_task(square(log, "kept", 6));
+        co_await t;
+        co_return t;   // the handle outlives the task and the loop
+    };
+    aio::task<int> kept = aio::run(main(&log));
+    CHECK(kept.done());
+    CHECK(kept.result() == 36);
+    aio::task<int> copy = kept;
+    kept = aio::task<int>{};
+    CHECK(copy.result() == 36);
+}
+
+TEST_CASE("finish_task: an exception nobody retrieved is reported on stderr") {
+    no_leaks check;
+    log_t log;
+    capture_stderr err;
+    auto main = [](log_t* log) -> aio::coroutine<> {
+        aio::create_task(fail(log, "ignored"));    // fails, and nobody ever looks
+        aio::task<int> seen = aio::create_task(fail(log, "seen"));
+        try {
+            co_await seen;
+        } catch (const std::runtime_error&) {
+        }
+    };
+    aio::run(main(&log));
+    std::string text = err.text();
+    CHECK(text.find("Task exception was never retrieved") != std::string::npos);
+    CHECK(text.find("ignored failed") != std::string::npos);
+    CHECK(text.find("seen failed") == std::string::npos);
+}
+
+// ---- awaiting ----------------------------------------------------------------------------------
+
+TEST_CASE("on_task_done: several coroutines await one task, all get its value") {
+    no_leaks check;
+    log_t log;
+    auto main = [](log_t* log) -> aio::coroutine<int> {
+        gate g;
+        aio::task<int> slow = aio::create_task(wait_then(&g, log, "slow", 5));
+        aio::task<int> w1 = aio::create_task(await_task(slow, log, "w1"));
+        aio::task<int> w2 = aio::create_task(await_task(slow, log, "w2"));
+        co_await aio::create_task(log_step(log, "helper"));   // main yields: the others start
+        log->push_back("main opens the gate");
+        g.open();
+        int a = co_await w1;
+        int b = co_await w2;
+        int c = co_await slow;   // and once more, after the end
+        co_return a + b + c;
+    };
+    CHECK(aio::run(main(&log)) == 15);
+    CHECK(log == log_t{"slow waits", "w1 awaits", "w2 awaits", "helper", "main opens the gate",
+                       "slow passes", "w1 got 5", "w2 got 5"});
+}
+
+TEST_CASE("on_task_done: an awaiter resumes in the loop step after the task finishes") {
+    no_leaks check;
+    log_t log;
+    auto main = [](log_t* log) -> aio::coroutine<> {
+        aio::task<int> t = aio::create_task(square(log, "t", 1));
+        aio::get_running_loop().call_soon([log] { log->push_back("callback scheduled before"); });
+        co_await t;
+        log->push_back("main resumed");
+    };
+    aio::run(main(&log));
+    // t runs, then the callback (queued in the same step), then main (queued when t finished).
+    CHECK(log == log_t{"t runs", "callback scheduled before", "main resumed"});
+}
+
+TEST_CASE("on_task_done: awaiting a finished task does not suspend") {
+    no_leaks check;
+    log_t log;
+    auto main = [](log_t* log) -> aio::coroutine<bool> {
+        aio::task<int> t = aio::create_task(square(log, "t", 1));
+        co_await t;
+        bool callback_ran = false;
+        aio::get_running_loop().call_soon([&callback_ran] { callback_ran = true; });
+        co_await t;   // done already: no loop step passes
+        co_return callback_ran;
+    };
+    CHECK(aio::run(main(&log)) == false);
+}
+
+TEST_CASE("on_task_done: a move-only result and a void task can be awaited") {
+    no_leaks check;
+    auto make = []() -> aio::coroutine<std::unique_ptr<int>> { co_return std::make_unique<int>(3); };
+    auto nothing = []() -> aio::coroutine<> { co_return; };
+    auto main = [](decltype(make) mk, decltype(nothing) no) -> aio::coroutine<int> {
+        std::unique_ptr<int> p = co_await aio::create_task(mk());
+        co_await aio::create_task(no());
+        co_return *p;
+    };
+    CHECK(aio::run(main(make, nothing)) == 3);
+}
+
+// ---- cancelling --------------------------------------------------------------------------------
+
+TEST_CASE("cancel_task: cancelled_error is not a std::exception") {
+    static_assert(!std::is_base_of_v<std::exception, aio::cancelled_error>);
+    bool swallowed = false;
+    try {
+        try {
+            throw aio::cancelled_error();
+        } catch (const std::exception&) {
+            swallowed = true;
+        }
+    } catch (const aio::cancelled_error& e) {
+        CHECK(std::string(e.what()).find("cancelled") != std::string::npos);
+    }
+    CHECK_FALSE(swallowed);
+}
+
+TEST_CASE("cancel_task: a task cancelled before it starts never runs its body") {
+    no_leaks check;
+    log_t log;
+    auto main = [](log_t* log) -> aio::coroutine<std::string> {
+        aio::task<int> t = aio::create_task(square(log, "never", 1));
+        bool first = t.cancel();
+        bool second = t.cancel();   // still not finished: asyncio says true again
+        std::string seen = std::string(first ? "true " : "false ") + (second ? "true " : "false ");
+        try {
+            co_await t;
+        } catch (const aio::cancelled_error&) {
+            seen += "cancelled_error ";
+        }
+        seen += t.cancelled() ? "cancelled() " : "";
+        try {
+            (void)t.result();
+        } catch (const aio::cancelled_error&) {
+            seen += "result-throws ";
+        }
+        try {
+            (void)t.exception();
+        } catch (const aio::cancelled_error&) {
+            seen += "exception-throws ";
+        }
+        seen += t.cancel() ? "true" : "false";   // finished now
+        co_return seen;
+    };
+    CHECK(aio::run(main(&log)) == "true true cancelled_error cancelled() result-throws exception-throws false");
+    CHECK(log.empty());
+}
+
+TEST_CASE("cancel_task: the await a task is suspended in throws, and its cleanup runs") {
+    no_leaks check;
+    log_t log;
+    auto main = [](log_t* log) -> aio::coroutine<std::string> {
+        gate g;
+        aio::task<int> t = aio::create_task(guarded_wait(&g, log));
+        co_await log_step(log, "main");
+        aio::task<int> helper = aio::create_task(square(log, "helper", 0));
+        co_await helper;   // t is now waiting at the gate
+        CHECK(g.waiting() == 1);
+        t.cancel();
+        CHECK(g.waiting() == 0);   // the cancelled await unregistered at once
+        try {
+            co_await t;
+        } catch (const aio::cancelled_error&) {
+            co_return t.cancelled() ? "cancelled" : "not cancelled";
+        }
+        co_return "no exception";
+    };
+    CHECK(aio::run(main(&log)) == "cancelled");
+    CHECK(log == log_t{"main", "helper runs", "cleanup after cancel"});
+}
+
+TEST_CASE("cancel_task: cancelling a task that awaits another task cancels both") {
+    no_leaks check;
+    log_t log;
+    auto main = [](log_t* log) -> aio::coroutine<std::string> {
+        gate g;
+        aio::task<int> inner = aio::create_task(guarded_wait(&g, log));
+        aio::task<int> outer = aio::create_task(await_task(inner, log, "outer"));
+        co_await aio::create_task(square(log, "helper", 0));
+        outer.cancel();
+        std::string seen;
+        try {
+            co_await outer;
+        } catch (const aio::cancelled_error&) {
+            seen += "outer cancelled";
+        }
+        seen += inner.cancelled() ? ", inner cancelled" : ", inner not cancelled";
+        co_return seen;
+    };
+    CHECK(aio::run(main(&log)) == "outer cancelled, inner cancelled");
+}
+
+TEST_CASE("cancel_task: a task that catches its cancellation can go on and return") {
+    no_leaks check;
+    log_t log;
+    auto stubborn = [](gate* g, log_t* log) -> aio::coroutine<int> {
+        try {
+            co_await g->wait();
+        } catch (const aio::cancelled_error&) {
+            log->push_back("caught, carrying on");
+        }
+        co_return 42;
+    };
+    auto main = [](decltype(stubborn) s, log_t* log) -> aio::coroutine<std::string> {
+        gate g;
+        aio::task<int> t = aio::create_task(s(&g, log));
+        co_await aio::create_task(square(log, "helper", 0));
+        t.cancel();
+        int v = co_await t;
+        co_return std::to_string(v) + (t.cancelled() ? " cancelled" : " not cancelled");
+    };
+    CHECK(aio::run(main(stubborn, &log)) == "42 not cancelled");
+}
+
+TEST_CASE("cancel_task: a cancel after the wake-up was scheduled still throws, as in asyncio") {
+    no_leaks check;
+    log_t log;
+    auto main = [](log_t* log) -> aio::coroutine<std::string> {
+        gate g;
+        aio::task<int> t = aio::create_task(wait_then(&g, log, "t", 1));
+        co_await aio::create_task(square(log, "helper", 0));
+        g.open();    // t's resumption is now in the ready queue...
+        t.cancel();  // ...and the cancel still wins
+        try {
+            co_await t;
+        } catch (const aio::cancelled_error&) {
+            co_return "cancelled";
+        }
+        co_return "not cancelled";
+    };
+    CHECK(aio::run(main(&log)) == "cancelled");
+    CHECK(std::find(log.begin(), log.end(), "t passes") == log.end());
+}
+
+// ---- gather -----------------------------------------------------------------------------------
+
+TEST_CASE("child_done: gather gives a tuple in argument order; children start in that order") {
+    no_leaks check;
+    log_t log;
+    auto main = [](log_t* log) -> aio::coroutine<std::string> {
+        aio::task<int> already = aio::create_task(square(log, "task", 5));
+        auto [a, b, c] = co_await aio::gather(square(log, "a", 2), already, square(log, "c", 3));
+        co_return std::to_string(a) + " " + std::to_string(b) + " " + std::to_string(c);
+    };
+    CHECK(aio::run(main(&log)) == "4 25 9");
+    CHECK(log == log_t{"task runs", "a runs", "c runs"});
+}
+
+TEST_CASE("child_done: gather waits for children that suspend, and void gives monostate") {
+    no_leaks check;
+    log_t log;
+    auto main = [](log_t* log) -> aio::coroutine<int> {
+        gate g;
+        aio::task<> opener = aio::create_task([](gate* g) -> aio::coroutine<> {
+            g->open();
+            co_return;
+        }(&g));
+        auto [x, nothing, y] =
+            co_await aio::gather(wait_then(&g, log, "x", 1), log_step(log, "void child"),
+                                 wait_then(&g, log, "y", 2));
+        static_assert(std::is_same_v<decltype(nothing), std::monostate>);
+        co_return x * 10 + y;
+    };
+    CHECK(aio::run(main(&log)) == 12);
+}
+
+TEST_CASE("child_done: gather of a vector gives a vector, in order, even of 10,000 tasks") {
+    no_leaks check;
+    log_t log;
+    auto main = [](log_t* log) -> aio::coroutine<long> {
+        std::vector<aio::coroutine<int>> coros;
+        for (int i = 0; i < 10'000; ++i) coros.push_back(square(log, "", i % 100));
+        std::vector<int> results = co_await aio::gather(std::move(coros));
+        long sum = 0;
+        for (std::size_t i = 0; i < results.size(); ++i)
+            if (results[i] == static_cast<int>((i % 100) * (i % 100))) ++sum;
+        std::vector<aio::task<int>> none;
+        std::vector<int> empty = co_await aio::gather(std::move(none));
+        co_return sum + static_cast<long>(empty.size());
+    };
+    CHECK(aio::run(main(&log)) == 10'000);
+}
+
+TEST_CASE("child_done: the first child to fail fails the gather; the others keep running") {
+    no_leaks check;
+    log_t log;
+    auto main = [](log_t* log) -> aio::coroutine<std::string> {
+        gate first, second;
+        aio::task<int> slow = aio::create_task(wait_then(&second, log, "slow", 1));
+        aio::task<> opener = aio::create_task([](gate* g) -> aio::coroutine<> {
+            g->open();
+            co_return;
+        }(&first));
+        std::string seen;
+        try {
+            // late-failure would fail too, but later: the first in time wins.
+            co_await aio::gather(slow, wait_then_fail(&second, log, "late-failure"),
+                                 wait_then_fail(&first, log, "early-failure"));
+        } catch (const std::runtime_error& e) {
+            seen = e.what();
+        }
+        seen += slow.done() ? ", slow done" : ", slow still running";
+        second.open();
+        int v = co_await slow;   // it was not cancelled
+        seen += ", slow gave " + std::to_string(v);
+        co_return seen;
+    };
+    CHECK(aio::run(main(&log)) == "early-failure failed, slow still running, slow gave 1");
+}
+
+TEST_CASE("child_done: with return_exceptions the gather waits for all and returns the tasks") {
+    no_leaks check;
+    log_t log;
+    auto main = [](log_t* log) -> aio::coroutine<std::string> {
+        auto [ok, bad] = co_await aio::gather(aio::return_exceptions, square(log, "ok", 4),
+                                              fail(log, "bad"));
+        std::string seen = std::to_string(ok.result());
+        try {
+            std::rethrow_exception(bad.exception());
+        } catch (const std::runtime_error& e) {
+            seen += std::string(", ") + e.what();
+        }
+        std::vector<aio::coroutine<int>> coros;
+        coros.push_back(fail(log, "v0"));
+        coros.push_back(square(log, "v1", 3));
+        std::vector<aio::task<int>> tasks = co_await aio::gather(aio::return_exceptions, std::move(coros));
+        seen += tasks[0].exception() ? ", v0 failed" : ", v0 ok";
+        seen += ", v1 gave " + std::to_string(tasks[1].result());
+        co_return seen;
+    };
+    CHECK(aio::run(main(&log)) == "16, bad failed, v0 failed, v1 gave 9");
+}
+
+TEST_CASE("child_done: cancelling the task awaiting a gather cancels the children") {
+    no_leaks check;
+    log_t log;
+    auto gatherer = [](gate* g, log_t* log) -> aio::coroutine<int> {
+        auto [a, b] = co_await aio::gather(guarded_wait(g, log), guarded_wait(g, log));
+        co_return a + b;
+    };
+    auto main = [](decltype(gatherer) gth, log_t* log) -> aio::coroutine<std::string> {
+        gate g;
+        aio::task<int> t = aio::create_task(gth(&g, log));
+        co_await aio::create_task(square(log, "helper", 0));
+        co_await aio::create_task(square(log, "helper", 0));
+        CHECK(g.waiting() == 2);
+        t.cancel();
+        try {
+            co_await t;
+        } catch (const aio::cancelled_error&) {
+            co_return "cancelled";
+        }
+        co_return "not cancelled";
+    };
+    CHECK(aio::run(main(gatherer, &log)) == "cancelled");
+    CHECK(std::count(log.begin(), log.end(), "cleanup after cancel") == 2);
+}
+
+// ---- the end of aio::run -----------------------------------------------------------------------
+
+TEST_CASE("finish_task: aio::run cancels the tasks still running when main returns") {
+    no_leaks check;
+    log_t log;
+    auto main = [](gate* g, log_t* log) -> aio::coroutine<int> {
+        aio::create_task(guarded_wait(g, log));
+        aio::create_task(guarded_wait(g, log));
+        co_await aio::create_task(square(log, "helper", 0));
+        co_return 1;   // two tasks are still waiting at the gate
+    };
+    gate g;
+    CHECK(aio::run(main(&g, &log)) == 1);
+    CHECK(std::count(log.begin(), log.end(), "cleanup after cancel") == 2);
+    CHECK(g.waiting() == 0);
+}
+
+TEST_CASE("finish_task: a task that ignores cancellation at the end is reported and freed") {
+    no_leaks check;
+    log_t log;
+    capture_stderr err;
+    auto deaf = [](log_t* log) -> aio::coroutine<> {
+        counted held(1);
+        gate never;
+        try {
+            co_await never.wait();
+        } catch (const aio::cancelled_error&) {
+            log->push_back("ignoring the cancel");
+        }
+        co_await never.wait();   // nobody will ever open it
+    };
+    auto main = [](decltype(deaf) d, log_t* log) -> aio::coroutine<> {
+        aio::create_task(d(log));
+        co_await aio::create_task(square(log, "helper", 0));
+    };
+    aio::run(main(deaf, &log));
+    CHECK(log.back() == "ignoring the cancel");
+    CHECK(err.text().find("never finished, even when cancelled") != std::string::npos);
+}
