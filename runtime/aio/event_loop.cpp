@@ -2,9 +2,11 @@
 #include "aio/event_loop.hpp"
 #include "aio/not_implemented.hpp"
 
+#include <fcntl.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <climits>
@@ -115,7 +117,11 @@ timer_handle event_loop::call_at(time_point when, callback cb) {
 #endif
 }
 
-bool event_loop::cancel_timer(timer_handle::key k) { return timers_.erase(k) == 1; }
+// A timer can be cancelled until it runs — even after it fell due, by an earlier callback of
+// the same step (asyncio skips cancelled handles in its ready queue the same way).
+bool event_loop::cancel_timer(timer_handle::key k) {
+    return timers_.erase(k) == 1 || due_timers_.erase(k.sequence) == 1;
+}
 
 time_point event_loop::time() const {
     return mode_ == clock_mode::virtual_time ? virtual_now_ : clock::now();
@@ -133,10 +139,16 @@ void event_loop::add_writer(int fd, callback cb) {
 bool event_loop::remove_reader(int fd) { return unwatch(fd, &fd_watch::reader); }
 bool event_loop::remove_writer(int fd) { return unwatch(fd, &fd_watch::writer); }
 
+// ANCHOR: watch
 void event_loop::watch(int fd, callback fd_watch::*slot, callback cb, const char* caller) {
     if (fd < 0) throw std::invalid_argument(std::string(caller) + ": invalid fd " + std::to_string(fd));
     if (!cb) throw std::invalid_argument(std::string(caller) + ": empty callback");
-    if (static_cast<std::size_t>(fd) >= watches_.size()) watches_.resize(fd + 1);
+    if (static_cast<std::size_t>(fd) >= watches_.size()) {
+        // Grow the table only for an fd that exists: a wild number is EBADF, not bad_alloc.
+        if (::fcntl(fd, F_GETFD) < 0)
+            throw_os_error(std::string(caller) + ": fd " + std::to_string(fd));
+        watches_.resize(fd + 1);
+    }
     fd_watch& w = watches_[fd];
     if (w.*slot)
         throw std::logic_error(std::string(caller) + ": fd " + std::to_string(fd) +
@@ -165,6 +177,7 @@ bool event_loop::unwatch(int fd, callback fd_watch::*slot) {
     }
     return true;
 }
+// ANCHOR_END: watch
 
 // ANCHOR: update_epoll
 // Tells epoll what we now want to hear about `fd`: ADD the first interest, MOD when it changes,
@@ -229,6 +242,7 @@ void event_loop::run_once() {
 }
 // ANCHOR_END: run_once
 
+// ANCHOR: wait_for_events
 // Waits until an fd is ready or the next timer is due — but not at all when something is
 // already ready. Ready fds put their callbacks on the ready queue.
 void event_loop::wait_for_events() {
@@ -241,6 +255,7 @@ void event_loop::wait_for_events() {
     } else if (!timers_.empty()) {
         duration wait = timers_.begin()->first.when - time();
         if (wait <= duration::zero()) {
+            if (watched_fds_ == 0) return;   // a timer is due and no fd to poll: no system call
             timeout_ms = 0;
         } else if (mode_ == clock_mode::virtual_time && watched_fds_ == 0) {
             virtual_now_ = timers_.begin()->first.when;  // nothing else can happen: jump
@@ -253,13 +268,20 @@ void event_loop::wait_for_events() {
     }
 
     std::array<epoll_event, 64> events;
+    const time_point waited_from = clock::now();
     int n = ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), timeout_ms);
     if (n < 0) {
         if (errno == EINTR) return;   // a signal: just go round again
         throw_os_error("epoll_wait");
     }
-    if (n == 0 && timeout_ms > 0 && mode_ == clock_mode::virtual_time)
-        virtual_now_ = timers_.begin()->first.when;   // waited for I/O in vain: now jump
+    if (timeout_ms > 0 && mode_ == clock_mode::virtual_time) {
+        // Waiting for real I/O takes real time. If nothing came, jump to the timer we waited
+        // for; if something did, let virtual time follow the real time that passed (so an fd
+        // that is always ready cannot stop the clock), never beyond that timer.
+        const time_point deadline = timers_.begin()->first.when;
+        const duration waited = clock::now() - waited_from;
+        virtual_now_ = n == 0 ? deadline : std::min(deadline, virtual_now_ + waited);
+    }
     for (int i = 0; i < n; ++i) {
         int fd = events[i].data.fd;
         // Errors and hang-ups wake both sides, as in Python's selectors: the read or write
@@ -270,22 +292,32 @@ void event_loop::wait_for_events() {
             ready_.emplace_back([this, fd] { run_fd_callback(fd, &fd_watch::writer); });
     }
 }
+// ANCHOR_END: wait_for_events
 
 // ANCHOR: move_due_timers_to_ready
 void event_loop::move_due_timers_to_ready() {
     if (timers_.empty()) return;   // do not even read the clock
 #if AIO_EXERCISE == 1
-    throw not_implemented("lesson 01, hole move_due_timers_to_ready: move every timer whose "
-                          "deadline is <= time() from timers_ to the back of ready_, earliest first");
+    throw not_implemented("lesson 01, hole move_due_timers_to_ready: for every timer whose "
+                          "deadline is <= time(), earliest first, move its callback from timers_ "
+                          "to due_timers_ and append a call of run_due_timer to ready_");
 #else
     time_point now = time();
     while (!timers_.empty() && timers_.begin()->first.when <= now) {
         auto due = timers_.extract(timers_.begin());
-        ready_.emplace_back(std::move(due.mapped()));
+        std::uint64_t sequence = due.key().sequence;
+        due_timers_.emplace_hint(due_timers_.end(), sequence, std::move(due.mapped()));
+        ready_.emplace_back([this, sequence] { run_due_timer(sequence); });
     }
 #endif
 }
 // ANCHOR_END: move_due_timers_to_ready
+
+// Runs a timer that fell due, unless it was cancelled since.
+void event_loop::run_due_timer(std::uint64_t sequence) {
+    auto due = due_timers_.extract(sequence);
+    if (!due.empty()) due.mapped()();
+}
 
 // ANCHOR: run_ready
 // Runs exactly what was ready when the step began. Callbacks scheduled meanwhile land in the

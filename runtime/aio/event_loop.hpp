@@ -145,6 +145,7 @@ private:
     bool unwatch(int fd, callback fd_watch::*slot);
     void update_epoll(int fd, fd_watch& w, const char* caller);
     void run_fd_callback(int fd, callback fd_watch::*slot);
+    void run_due_timer(std::uint64_t sequence);
 
     clock_mode mode_;
     time_point virtual_now_{};
@@ -152,6 +153,7 @@ private:
     std::vector<ready_item> ready_;      // scheduled for the next step
     std::vector<ready_item> now_running_; // the step being run now
     std::map<timer_handle::key, callback> timers_;
+    std::map<std::uint64_t, callback> due_timers_;   // in ready_ but not run yet: still cancellable
     std::uint64_t next_timer_sequence_ = 0;
     std::vector<fd_watch> watches_;      // indexed by fd: the kernel hands out small numbers
     std::size_t watched_fds_ = 0;

@@ -147,6 +147,12 @@ private:
     }
 
     void child_done(std::size_t index) noexcept {
+#if AIO_EXERCISE == 4
+        // lesson 04, hole child_done: a child finished. If it failed, mark its exception
+        // retrieved and remember it as first_failure_ if it is the first; once decided(), resume
+        // the gather's coroutine (once: woken_).
+        (void)index;
+#else
         task_state& child = *tasks_[index];
         if (child.failed) {
             child.exception_retrieved = true;   // the gather reports it, or returns it
@@ -156,6 +162,7 @@ private:
             woken_ = true;
             resume_soon(*child.loop, awaiting_);
         }
+#endif
     }
 
     // Our task is cancelled while it waits: cancel every child still running, and keep

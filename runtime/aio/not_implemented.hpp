@@ -4,7 +4,7 @@
 // ("hole") is replaced by a stub that still compiles and throws `not_implemented` with the
 // lesson, the hole's name and a first hint, so a failing test says what to write next:
 //
-//     lesson 01, hole call_soon: append the callback to the back of the ready queue
+//     lesson 01, hole call_soon: append the callback to the back of ready_
 //
 // `make check` reads that message back to point the learner at the hole.
 #pragma once

@@ -9,8 +9,9 @@
 // If the loop runs out of work while `main` is still suspended, nothing can ever resume it:
 // that is a lost wake-up, and run() says so instead of hanging.
 //
-// Lesson 04: main runs as a task, like asyncio.run's, and the tasks still running when main
-// returns are cancelled and given the chance to finish before the loop goes away.
+// Lesson 04: the tasks still running when main returns are cancelled and given the chance to
+// finish before the loop goes away (main itself is not made a task: aio keeps the driver of
+// lesson 03, so main cannot be cancelled from outside).
 #pragma once
 
 #include "aio/coroutine.hpp"
@@ -72,28 +73,20 @@ template <typename T>
 T run(coroutine<T> main, clock_mode mode = clock_mode::real) {
     event_loop loop(mode);
     coroutine<T> driver = detail::drive_main(std::move(main), loop);
-#if AIO_LESSON >= 4
-    detail::abandon_tasks_on_exit abandon(loop);   // whatever happens, no frame outlives the loop
-    task<T> main_task = create_task(std::move(driver), loop);
-    loop.run_until_idle();
-    const bool finished = main_task.done();
-    detail::cancel_remaining_tasks(loop);   // main's too, if it can never finish
-    if (!finished)
-        throw std::runtime_error("aio::run: the main coroutine is suspended, but nothing is "
-                                 "scheduled that could ever resume it (a lost wake-up?)");
-    if constexpr (std::is_void_v<T>)
-        main_task.result();
-    else
-        return std::move(main_task.result());
-#else
 #if AIO_EXERCISE == 3
     (void)driver;
     throw not_implemented("lesson 03, hole run: schedule driver.resume() with call_soon, run "
                           "the loop until idle, then return driver.result() (or report a "
                           "coroutine that can never finish)");
 #else
+#if AIO_LESSON >= 4
+    detail::abandon_tasks_on_exit abandon(loop);   // however we leave, no task outlives the loop
+#endif // lesson 04
     loop.call_soon([&driver] { driver.resume(); });
     loop.run_until_idle();
+#if AIO_LESSON >= 4
+    detail::cancel_remaining_tasks(loop);   // tasks still running when main is over
+#endif // lesson 04
     if (!driver.done())
         throw std::runtime_error("aio::run: the main coroutine is suspended, but nothing is "
                                  "scheduled that could ever resume it (a lost wake-up?)");
@@ -102,7 +95,6 @@ T run(coroutine<T> main, clock_mode mode = clock_mode::real) {
     else
         return std::move(driver.result());
 #endif
-#endif // lesson 04
 }
 // ANCHOR_END: run
 

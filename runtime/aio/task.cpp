@@ -1,5 +1,6 @@
 // aio/task.cpp — lesson 04: the life of a task (see task.hpp for the design).
 #include "aio/task.hpp"
+#include "aio/not_implemented.hpp"
 
 #include <cstdio>
 #include <string>
@@ -84,6 +85,12 @@ void task_state::wake_waiters() noexcept {
 // ANCHOR: start_task
 void start_task(task_state& state, promise_base& top, std::coroutine_handle<> frame,
                 event_loop& loop) {
+#if AIO_EXERCISE == 4
+    (void)state, (void)top, (void)frame, (void)loop;
+    throw not_implemented("lesson 04, hole start_task: schedule the frame's first step with "
+                          "call_soon, fill in the state (loop, top, owner, one running "
+                          "reference), point top.task_ at it, and link it with the live tasks");
+#else
     loop.call_soon(frame);   // first, so that a failure here leaves nothing half-registered
     state.loop = &loop;
     state.top = frame;
@@ -91,21 +98,36 @@ void start_task(task_state& state, promise_base& top, std::coroutine_handle<> fr
     state.references = 1;   // the running task's own reference, dropped when it finishes
     top.task_ = &state;
     link(state);
+#endif
 }
 // ANCHOR_END: start_task
 
 // ANCHOR: cancel_task
 bool cancel_task(task_state& state) noexcept {
+#if AIO_EXERCISE == 4
+    // lesson 04, hole cancel_task: a finished task cannot be cancelled (false); otherwise set
+    // cancel_requested, and if the task is suspended in a cancellable await, take it out of
+    // suspended_in and call its cancel(); return true.
+    (void)state;
+    return false;
+#else
     if (state.finished) return false;
     state.cancel_requested = true;
     if (cancellable* await = std::exchange(state.suspended_in, nullptr)) await->cancel();
     return true;
+#endif
 }
 // ANCHOR_END: cancel_task
 
 // ANCHOR: finish_task
 // Called by the final_awaiter of a task's top coroutine: the body has returned or thrown.
 void finish_task(promise_base& top) noexcept {
+#if AIO_EXERCISE == 4
+    // lesson 04, hole finish_task: mark the state finished (and failed / cancelled from the
+    // promise's exception), unlink it from the live tasks, wake its waiters, and release the
+    // running reference.
+    (void)top;
+#else
     task_state& state = top.own_task_;
     state.finished = true;
     state.cancel_requested = false;
@@ -115,6 +137,7 @@ void finish_task(promise_base& top) noexcept {
     unlink(state);
     state.wake_waiters();
     release_task(state);   // the running reference: the frame may be destroyed right here
+#endif
 }
 // ANCHOR_END: finish_task
 

@@ -216,7 +216,14 @@ public:
 
 private:
     // The task finished: resume the awaiting coroutine in the next step.
-    void on_task_done() noexcept override { resume_soon(*awaited_.state().loop, awaiting_); }
+    void on_task_done() noexcept override {
+#if AIO_EXERCISE == 4
+        // lesson 04, hole on_task_done: the awaited task finished: resume the awaiting
+        // coroutine in the next loop step (resume_soon on the task's loop).
+#else
+        resume_soon(*awaited_.state().loop, awaiting_);
+#endif
+    }
 
     // Our own task is cancelled while it waits: cancel the awaited task too (as asyncio does)
     // and keep waiting for it; we then receive its outcome — normally its cancelled_error.

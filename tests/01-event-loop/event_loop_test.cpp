@@ -129,6 +129,17 @@ TEST_CASE("call_at: a cancelled timer never fires, and cancel says whether it wa
     CHECK_FALSE(aio::timer_handle{}.cancel());
 }
 
+TEST_CASE("move_due_timers_to_ready: a due timer cancelled earlier in the same step does not run") {
+    aio::event_loop loop(aio::clock_mode::virtual_time);
+    aio::timer_handle second;
+    bool second_ran = false, cancelled = false;
+    loop.call_later(10ms, [&] { cancelled = second.cancel(); });   // both fall due together
+    second = loop.call_later(10ms, [&] { second_ran = true; });
+    loop.run_until_idle();
+    CHECK(cancelled);
+    CHECK_FALSE(second_ran);
+}
+
 TEST_CASE("move_due_timers_to_ready: the virtual clock jumps to the next timer") {
     aio::event_loop loop(aio::clock_mode::virtual_time);
     const aio::time_point start = loop.time();
@@ -235,6 +246,7 @@ TEST_CASE("update_epoll: bad fds and double registration are clear errors that l
     aio::event_loop loop;
     socket_pair pair;
     CHECK_THROWS_AS(loop.add_reader(-1, [] {}), std::invalid_argument);
+    CHECK_THROWS_AS(loop.add_reader(1'000'000'000, [] {}), std::system_error);   // EBADF, no huge table
     CHECK_THROWS_AS(loop.add_reader(pair.fd[0], nullptr), std::invalid_argument);
 
     loop.add_reader(pair.fd[0], [] {});
@@ -293,6 +305,19 @@ TEST_CASE("event_loop: the virtual clock waits for real I/O, then jumps if none 
     loop.run_until_idle();
     CHECK(timed_out);
     CHECK(loop.time() - start == 30ms);
+}
+
+TEST_CASE("event_loop: on the virtual clock an fd that is always ready does not stop time") {
+    aio::event_loop loop(aio::clock_mode::virtual_time);
+    socket_pair pair;
+    bool fired = false;
+    loop.add_writer(pair.fd[0], [] {});   // writable all the time
+    loop.call_later(30ms, [&] {
+        fired = true;
+        loop.remove_writer(pair.fd[0]);
+    });
+    loop.run_until_idle();   // time follows the real time spent polling, up to the timer
+    CHECK(fired);
 }
 
 TEST_CASE("event_loop: stop() ends run_forever after the current step") {
