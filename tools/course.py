@@ -500,7 +500,7 @@ def cmd_exercise(args) -> int:
         print(f"kept your previous attempt in {backup.relative_to(ROOT)}")
     make_workspace(dst, l)
     print(f"Your workspace for lesson {l.dir} is {dst.relative_to(ROOT)}/\n")
-    print("Fill these holes (each stub throws aio::not_implemented until you do):")
+    print("Fill these holes (each stub fails its tests until you do):")
     for hole in holes(l.number):
         print(f"  - {hole.name:24} aio/{hole.file.relative_to(RUNTIME / 'aio')}")
     print(f"\nThen: make check LESSON={l.nn}   (the lesson text is {dst.relative_to(ROOT)}/README.md)")

@@ -15,3 +15,6 @@
 #include "aio/gather.hpp"
 #include "aio/task.hpp"
 #endif // lesson 04
+#if AIO_LESSON >= 5
+#include "aio/sleep.hpp"
+#endif // lesson 05

@@ -59,7 +59,7 @@ event_loop& get_running_loop() {
     return *running_loop;
 }
 
-bool timer_handle::cancel() { return loop_ != nullptr && loop_->cancel_timer(key_); }
+bool timer_handle::cancel() { return loop_ != nullptr && loop_->cancel_timer(timer_, sequence_); }
 
 event_loop::event_loop(clock_mode mode) : mode_(mode) {
     epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
@@ -68,14 +68,17 @@ event_loop::event_loop(clock_mode mode) : mode_(mode) {
 
 event_loop::~event_loop() { ::close(epoll_fd_); }
 
-void event_loop::ready_item::operator()() {
+void event_loop::run(ready_item& item) {
 #if AIO_LESSON >= 3
-    if (coroutine) {
-        coroutine.resume();
+    if (item.coroutine) {
+        item.coroutine.resume();
         return;
     }
 #endif // lesson 03
-    fn();
+    if (item.due_timer)
+        run_due_timer(item.due_timer, item.due_sequence);
+    else
+        item.fn();
 }
 
 // ANCHOR: call_soon
@@ -108,19 +111,47 @@ timer_handle event_loop::call_at(time_point when, callback cb) {
     if (!cb) throw std::invalid_argument("call_at: empty callback");
 #if AIO_EXERCISE == 1
     (void)when;
-    throw not_implemented(
-        "lesson 01, hole call_at: store the callback in timers_ under a new key {when, sequence}");
+    throw not_implemented("lesson 01, hole call_at: take a node from new_timer(), fill in when, "
+                          "the next sequence number and the callback, push it on timers_, and "
+                          "return a timer_handle to it");
 #else
-    timer_handle::key key{when, next_timer_sequence_++};
-    timers_.emplace(key, std::move(cb));
-    return timer_handle(this, key);
+    detail::timer* t = new_timer();
+    t->when = when;
+    t->sequence = next_timer_sequence_++;
+    t->callback = std::move(cb);
+    timers_.push(t);
+    return timer_handle(this, t);
 #endif
 }
 
-// A timer can be cancelled until it runs — even after it fell due, by an earlier callback of
-// the same step (asyncio skips cancelled handles in its ready queue the same way).
-bool event_loop::cancel_timer(timer_handle::key k) {
-    return timers_.erase(k) == 1 || due_timers_.erase(k.sequence) == 1;
+// Timer nodes are recycled, never freed while the loop lives: a stale handle can always look at
+// its node, and the sequence number there tells whether it still holds the same timer.
+detail::timer* event_loop::new_timer() {
+    if (free_timers_.empty()) return &timer_pool_.emplace_back();
+    detail::timer* t = free_timers_.back();
+    free_timers_.pop_back();
+    return t;
+}
+
+void event_loop::recycle(detail::timer* t) {
+    t->callback = nullptr;
+    t->due = false;
+    free_timers_.push_back(t);
+}
+
+// A timer can be cancelled until it runs — even once it fell due, by an earlier callback of the
+// same step (asyncio skips cancelled handles in its ready queue the same way).
+bool event_loop::cancel_timer(detail::timer* t, std::uint64_t sequence) {
+    if (t->sequence != sequence) return false;   // the node holds a newer timer now
+    if (t->heap_index != detail::timer::not_in_heap) {
+        timers_.remove(t);
+    } else if (t->due) {
+        --due_timers_;   // its ticket in ready_ will find the node recycled, and do nothing
+    } else {
+        return false;    // it has run (or is running)
+    }
+    recycle(t);
+    return true;
 }
 
 time_point event_loop::time() const {
@@ -253,12 +284,12 @@ void event_loop::wait_for_events() {
     if (must_not_block) {
         timeout_ms = 0;
     } else if (!timers_.empty()) {
-        duration wait = timers_.begin()->first.when - time();
+        duration wait = timers_.top()->when - time();
         if (wait <= duration::zero()) {
             if (watched_fds_ == 0) return;   // a timer is due and no fd to poll: no system call
             timeout_ms = 0;
         } else if (mode_ == clock_mode::virtual_time && watched_fds_ == 0) {
-            virtual_now_ = timers_.begin()->first.when;  // nothing else can happen: jump
+            virtual_now_ = timers_.top()->when;   // nothing else can happen: jump
             return;
         } else {
             // Round up: waking a little early would only spin until the deadline.
@@ -278,7 +309,7 @@ void event_loop::wait_for_events() {
         // Waiting for real I/O takes real time. If nothing came, jump to the timer we waited
         // for; if something did, let virtual time follow the real time that passed (so an fd
         // that is always ready cannot stop the clock), never beyond that timer.
-        const time_point deadline = timers_.begin()->first.when;
+        const time_point deadline = timers_.top()->when;
         const duration waited = clock::now() - waited_from;
         virtual_now_ = n == 0 ? deadline : std::min(deadline, virtual_now_ + waited);
     }
@@ -298,26 +329,30 @@ void event_loop::wait_for_events() {
 void event_loop::move_due_timers_to_ready() {
     if (timers_.empty()) return;   // do not even read the clock
 #if AIO_EXERCISE == 1
-    throw not_implemented("lesson 01, hole move_due_timers_to_ready: for every timer whose "
-                          "deadline is <= time(), earliest first, move its callback from timers_ "
-                          "to due_timers_ and append a call of run_due_timer to ready_");
+    throw not_implemented("lesson 01, hole move_due_timers_to_ready: pop every timer whose "
+                          "deadline is <= time() from timers_ (earliest first), mark it due, "
+                          "count it in due_timers_ and append it to ready_");
 #else
     time_point now = time();
-    while (!timers_.empty() && timers_.begin()->first.when <= now) {
-        auto due = timers_.extract(timers_.begin());
-        std::uint64_t sequence = due.key().sequence;
-        due_timers_.emplace_hint(due_timers_.end(), sequence, std::move(due.mapped()));
-        ready_.emplace_back([this, sequence] { run_due_timer(sequence); });
+    while (!timers_.empty() && timers_.top()->when <= now) {
+        detail::timer* t = timers_.pop();
+        t->due = true;
+        ++due_timers_;
+        ready_.emplace_back(t);   // a ticket: the callback stays in the node until it runs
     }
 #endif
 }
-// ANCHOR_END: move_due_timers_to_ready
 
-// Runs a timer that fell due, unless it was cancelled since.
-void event_loop::run_due_timer(std::uint64_t sequence) {
-    auto due = due_timers_.extract(sequence);
-    if (!due.empty()) due.mapped()();
+// Runs a timer that fell due, unless it was cancelled since (then the node is recycled, maybe
+// already reused by a newer timer: the sequence number tells).
+void event_loop::run_due_timer(detail::timer* t, std::uint64_t sequence) {
+    if (t->sequence != sequence || !t->due) return;
+    callback cb = std::move(t->callback);
+    --due_timers_;
+    recycle(t);   // before the call: the callback may schedule new timers, or cancel this one
+    cb();
 }
+// ANCHOR_END: move_due_timers_to_ready
 
 // ANCHOR: run_ready
 // Runs exactly what was ready when the step began. Callbacks scheduled meanwhile land in the
@@ -331,7 +366,7 @@ void event_loop::run_ready() {
     now_running_.swap(ready_);
     std::size_t i = 0;
     try {
-        for (; i < now_running_.size(); ++i) now_running_[i]();
+        for (; i < now_running_.size(); ++i) run(now_running_[i]);
     } catch (...) {
         // Keep the callbacks that did not run yet, ahead of anything scheduled since.
         ready_.insert(ready_.begin(), std::make_move_iterator(now_running_.begin() + i + 1),

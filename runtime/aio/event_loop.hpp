@@ -28,10 +28,12 @@
 // `call_soon` returns nothing (cancel a callback by making it check a flag).
 #pragma once
 
+#include "aio/detail/timer_heap.hpp"
+
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
-#include <map>
 #include <vector>
 #if AIO_LESSON >= 3
 #include <coroutine>
@@ -43,36 +45,35 @@ using clock = std::chrono::steady_clock;
 using time_point = clock::time_point;
 using duration = clock::duration;
 
-/// `real`: time() is the monotonic clock. `virtual_time`: time() starts at zero and moves only
-/// when the loop has nothing to do but wait for a timer (then it jumps to that timer).
+/// `real`: time() is the monotonic clock. `virtual_time`: time() starts at zero and does not
+/// pass by itself: when the loop has nothing to do but wait for a timer, it jumps to that timer
+/// (with fds watched, it first waits for them in real time, up to that timer).
 enum class clock_mode { real, virtual_time };
 
 class event_loop;
 
-/// What `call_later` / `call_at` give back: a way to cancel the timer before it fires.
+/// What `call_later` / `call_at` give back: a way to cancel the timer before it runs.
 /// A handle is a small value (copy it freely), but it must not outlive its loop.
 class timer_handle {
 public:
     timer_handle() = default;
 
-    /// Removes the timer if it is still pending; true if it was. Cancelling twice, or after the
-    /// timer fired, does nothing and returns false.
+    /// Removes the timer if it has not run yet (even if it is already due in this step); true
+    /// if it had not. Cancelling twice, or once it has run, does nothing and returns false.
     bool cancel();
 
     /// The deadline the timer was scheduled for.
-    time_point when() const { return key_.when; }
+    time_point when() const { return when_; }
 
 private:
     friend class event_loop;
-    struct key {
-        time_point when;
-        std::uint64_t sequence;   // ties between equal deadlines go to the earlier timer
-        auto operator<=>(const key&) const = default;
-    };
-    timer_handle(event_loop* loop, key k) : loop_(loop), key_(k) {}
+    timer_handle(event_loop* loop, detail::timer* t)
+        : loop_(loop), timer_(t), sequence_(t->sequence), when_(t->when) {}
 
     event_loop* loop_ = nullptr;
-    key key_{};
+    detail::timer* timer_ = nullptr;   // the loop recycles timers: sequence_ tells if it is ours
+    std::uint64_t sequence_ = 0;
+    time_point when_{};
 };
 
 class event_loop {
@@ -88,8 +89,13 @@ public:
     void call_soon(callback cb);
 #if AIO_LESSON >= 3
     /// The coroutine fast path (lesson 03): resuming a coroutine is the most common callback of
-    /// all, so the ready queue holds a coroutine handle directly — no std::function, no allocation.
+    /// all, so the ready queue holds a coroutine handle directly: no type-erased call.
     void call_soon(std::coroutine_handle<> coroutine);
+    /// (A typed handle converts to both overloads above; this picks the fast one.)
+    template <typename Promise>
+    void call_soon(std::coroutine_handle<Promise> coroutine) {
+        call_soon(std::coroutine_handle<>(coroutine));
+    }
 #endif // lesson 03
 
     /// Runs `cb` once `delay` has passed (a negative delay is an error: it is always a bug).
@@ -98,6 +104,8 @@ public:
     timer_handle call_at(time_point when, callback cb);
     /// The loop's clock: monotonic, or virtual (see clock_mode).
     time_point time() const;
+    /// How many timers are pending (cancelled ones are gone at once): for tests and tracing.
+    std::size_t scheduled_timers() const noexcept { return timers_.size() + due_timers_; }
 
     /// Runs `cb` in a step whenever `fd` is readable (level-triggered, like asyncio's selector:
     /// it keeps firing until the data is read). One reader per fd: a second one is an error.
@@ -120,15 +128,18 @@ public:
 private:
     friend class timer_handle;
 
-    // One entry of the ready queue: a callback or (lesson 03) a coroutine to resume.
+    // One entry of the ready queue: a callback, a timer that fell due (it stays cancellable
+    // until it runs), or (lesson 03) a coroutine to resume.
     struct ready_item {
         explicit ready_item(callback f) : fn(std::move(f)) {}
+        explicit ready_item(detail::timer* t) : due_timer(t), due_sequence(t->sequence) {}
         callback fn;
+        detail::timer* due_timer = nullptr;
+        std::uint64_t due_sequence = 0;
 #if AIO_LESSON >= 3
         explicit ready_item(std::coroutine_handle<> c) : coroutine(c) {}
         std::coroutine_handle<> coroutine;
 #endif // lesson 03
-        void operator()();
     };
     struct fd_watch {
         callback reader, writer;
@@ -140,20 +151,25 @@ private:
     void wait_for_events();
     void move_due_timers_to_ready();
     void run_ready();
-    bool cancel_timer(timer_handle::key k);
+    void run(ready_item& item);
+    detail::timer* new_timer();
+    void recycle(detail::timer* t);
+    bool cancel_timer(detail::timer* t, std::uint64_t sequence);
     void watch(int fd, callback fd_watch::*slot, callback cb, const char* caller);
     bool unwatch(int fd, callback fd_watch::*slot);
     void update_epoll(int fd, fd_watch& w, const char* caller);
     void run_fd_callback(int fd, callback fd_watch::*slot);
-    void run_due_timer(std::uint64_t sequence);
+    void run_due_timer(detail::timer* t, std::uint64_t sequence);
 
     clock_mode mode_;
     time_point virtual_now_{};
     int epoll_fd_ = -1;
     std::vector<ready_item> ready_;      // scheduled for the next step
     std::vector<ready_item> now_running_; // the step being run now
-    std::map<timer_handle::key, callback> timers_;
-    std::map<std::uint64_t, callback> due_timers_;   // in ready_ but not run yet: still cancellable
+    detail::timer_heap timers_;               // pending timers, earliest first
+    std::size_t due_timers_ = 0;              // fell due, waiting in ready_, not run yet
+    std::deque<detail::timer> timer_pool_;    // every timer node: a deque never moves them
+    std::vector<detail::timer*> free_timers_; // nodes ready for reuse
     std::uint64_t next_timer_sequence_ = 0;
     std::vector<fd_watch> watches_;      // indexed by fd: the kernel hands out small numbers
     std::size_t watched_fds_ = 0;

@@ -89,7 +89,8 @@ public:
     static constexpr std::size_t none = static_cast<std::size_t>(-1);
 
     wait_for_tasks(std::vector<task_state*> tasks, bool settle_all)
-        : tasks_(std::move(tasks)), waiters_(tasks_.size()), settle_all_(settle_all) {
+        : tasks_(std::move(tasks)), waiters_(tasks_.size()), unfinished_(tasks_.size()),
+          settle_all_(settle_all) {
         for (std::size_t i = 0; i < tasks_.size(); ++i) waiters_[i] = child_waiter(this, i);
     }
     // The waiters point at us: we stay where we are.
@@ -103,15 +104,26 @@ public:
             if (!t->finished) t->exception_retrieved = true;
     }
 
-    bool await_ready() noexcept { return decided(); }
+    bool await_ready() const noexcept { return tasks_.empty(); }
 
+    // One pass over the children (they may be many, and each visit is a cache miss): wait for
+    // those still running, count those done. If that decides already, do not suspend at all.
     template <typename Promise>
     bool await_suspend(std::coroutine_handle<Promise> awaiting) {
         if (!begin_wait(task_of(awaiting))) return false;
         awaiting_ = awaiting;
-        for (std::size_t i = 0; i < tasks_.size(); ++i)
-            if (!tasks_[i]->finished) waiters_[i].wait_for(*tasks_[i]);
-        return true;
+        for (std::size_t i = 0; i < tasks_.size(); ++i) {
+            task_state& child = *tasks_[i];
+            if (!child.finished) {
+                waiters_[i].wait_for(child);
+                continue;
+            }
+            --unfinished_;   // children that failed before we looked: argument order
+            if (child.failed && first_failure_ == none) first_failure_ = i;
+        }
+        if (!outcome_known()) return true;
+        for (child_waiter& w : waiters_) w.stop_waiting();
+        return false;
     }
 
     void await_resume() {
@@ -134,16 +146,8 @@ private:
         std::size_t index_ = 0;
     };
 
-    // Is the outcome known? Children that failed before we started waiting count in argument
-    // order: their order in time is lost.
-    bool decided() noexcept {
-        std::size_t done = 0;
-        for (std::size_t i = 0; i < tasks_.size(); ++i) {
-            if (!tasks_[i]->finished) continue;
-            ++done;
-            if (tasks_[i]->failed && first_failure_ == none) first_failure_ = i;
-        }
-        return done == tasks_.size() || (!settle_all_ && first_failure_ != none);
+    bool outcome_known() const noexcept {
+        return unfinished_ == 0 || (!settle_all_ && first_failure_ != none);
     }
 
     void child_done(std::size_t index) noexcept {
@@ -154,11 +158,12 @@ private:
         (void)index;
 #else
         task_state& child = *tasks_[index];
+        --unfinished_;
         if (child.failed) {
             child.exception_retrieved = true;   // the gather reports it, or returns it
             if (first_failure_ == none) first_failure_ = index;
         }
-        if (!woken_ && decided()) {
+        if (!woken_ && outcome_known()) {
             woken_ = true;
             resume_soon(*child.loop, awaiting_);
         }
@@ -175,6 +180,7 @@ private:
     std::vector<task_state*> tasks_;
     std::vector<child_waiter> waiters_;
     std::coroutine_handle<> awaiting_;
+    std::size_t unfinished_;   // children not finished yet
     std::size_t first_failure_ = none;
     bool settle_all_;
     bool woken_ = false;
@@ -224,7 +230,10 @@ coroutine<std::vector<value_or_monostate<T>>> gather_vector(std::vector<task<T>>
         std::rethrow_exception(exception_of(*states[wait.first_failure()]));
     std::vector<value_or_monostate<T>> results;
     results.reserve(tasks.size());
-    for (const task<T>& t : tasks) results.push_back(take_result(t));
+    for (task<T>& t : tasks) {
+        results.push_back(take_result(t));
+        t = task<T>{};   // let go of the frame while it is still in the cache
+    }
     co_return results;
 }
 

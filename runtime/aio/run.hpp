@@ -28,6 +28,7 @@ namespace aio {
 
 namespace detail {
 
+// ANCHOR: drive_main
 // Stops the loop when the driver's body ends, by return or by exception.
 class stop_on_exit {
 public:
@@ -63,6 +64,7 @@ coroutine<T> drive_main(coroutine<T> main, event_loop& loop) {
     stop_on_exit stop(loop);
     co_return co_await std::move(main);
 }
+// ANCHOR_END: drive_main
 
 } // namespace detail
 

@@ -133,6 +133,8 @@ TEST_CASE("await_suspend: awaiting runs the child at once, on the awaiter's turn
     no_leaks check;
     std::vector<std::string> log;
     auto main = [](std::vector<std::string>* log) -> aio::coroutine<> {
+        // A callback queued first: a child that started through the loop would come after it.
+        aio::get_running_loop().call_soon([log] { log->push_back("callback"); });
         log->push_back("main start");
         co_await log_steps(log, "a", 10ms);
         log->push_back("main between");
@@ -140,8 +142,8 @@ TEST_CASE("await_suspend: awaiting runs the child at once, on the awaiter's turn
         log->push_back("main end");
     };
     aio::run(main(&log), aio::clock_mode::virtual_time);
-    CHECK(log == std::vector<std::string>{"main start", "a start", "a end", "main between",
-                                          "b start", "b end", "main end"});
+    CHECK(log == std::vector<std::string>{"main start", "a start", "callback", "a end",
+                                          "main between", "b start", "b end", "main end"});
 }
 
 TEST_CASE("await_suspend: 10,000,000 synchronously completing awaits keep the stack flat") {
@@ -160,15 +162,17 @@ TEST_CASE("final_awaiter: the awaiter continues in the same step the child finis
     no_leaks check;
     std::vector<std::string> log;
     auto main = [](std::vector<std::string>* log) -> aio::coroutine<> {
-        // A plain callback queued at the same time as the child's wake-up: it must run after
-        // the awaiter's continuation, because awaiting a coroutine is not a trip via the loop.
-        aio::get_running_loop().call_later(10ms, [log] { log->push_back("callback"); });
+        // A timer that falls due in the same step as the child's, created after it: its callback
+        // runs after the child's wake-up, and must also run after main's continuation — because
+        // a finished child resumes its awaiter directly, not through the loop.
+        aio::get_running_loop().call_soon([log] {
+            aio::get_running_loop().call_later(10ms, [log] { log->push_back("callback"); });
+        });
         co_await log_steps(log, "child", 10ms);
         log->push_back("main continues");
     };
     aio::run(main(&log), aio::clock_mode::virtual_time);
-    // Timers with equal deadlines run in creation order: the callback's timer first.
-    CHECK(log == std::vector<std::string>{"child start", "callback", "child end", "main continues"});
+    CHECK(log == std::vector<std::string>{"child start", "child end", "main continues", "callback"});
 }
 
 TEST_CASE("await_resume: a child's exception reaches the awaiter, which can catch it") {

@@ -1,0 +1,263 @@
+// Lesson 05 — sleep: timers for coroutines, sleep(0) as a yield, cancellation that cleans up.
+//
+// Holes: schedule_wakeup, cancel_sleep. Every test uses the virtual clock unless it says so:
+// an hour of sleep takes microseconds, and always the same way.
+#include <aio/aio.hpp>
+#include <doctest/doctest.h>
+
+#include "support/counted.hpp"
+
+#include <chrono>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+using namespace std::chrono_literals;
+
+namespace {
+
+struct no_leaks {
+    std::size_t frames = aio::detail::live_frames;
+    int objects = counted::alive;
+    ~no_leaks() {
+        CHECK_MESSAGE(aio::detail::live_frames == frames, "a coroutine frame leaked (or was freed twice)");
+        CHECK_MESSAGE(counted::alive == objects, "an object held by a frame leaked");
+    }
+};
+
+using log_t = std::vector<std::string>;
+constexpr aio::clock_mode virtual_time = aio::clock_mode::virtual_time;
+
+aio::duration since(aio::time_point start) { return aio::get_running_loop().time() - start; }
+
+aio::coroutine<> nap(log_t* log, std::string name, aio::duration d) {
+    co_await aio::sleep(d);
+    log->push_back(name);
+}
+
+aio::coroutine<> ping_pong(log_t* log, std::string name, int times) {
+    for (int i = 0; i < times; ++i) {
+        log->push_back(name + std::to_string(i));
+        co_await aio::sleep(0s);
+    }
+}
+
+aio::coroutine<> sleep_with_cleanup(log_t* log, aio::duration d) {
+    counted held(1);
+    try {
+        co_await aio::sleep(d);
+    } catch (const aio::cancelled_error&) {
+        log->push_back("cleanup");
+        throw;
+    }
+    log->push_back("woke up");
+}
+
+} // namespace
+
+TEST_CASE("schedule_wakeup: sleep(1h) on the virtual clock passes exactly an hour, at once") {
+    no_leaks check;
+    auto main = []() -> aio::coroutine<aio::duration> {
+        aio::time_point start = aio::get_running_loop().time();
+        co_await aio::sleep(1h);
+        co_return since(start);
+    };
+    CHECK(aio::run(main(), virtual_time) == 1h);
+}
+
+TEST_CASE("schedule_wakeup: sleepers wake in deadline order, equal deadlines in sleeping order") {
+    no_leaks check;
+    log_t log;
+    auto main = [](log_t* log) -> aio::coroutine<aio::duration> {
+        aio::time_point start = aio::get_running_loop().time();
+        co_await aio::gather(nap(log, "c", 30ms), nap(log, "a", 10ms), nap(log, "b1", 20ms),
+                             nap(log, "b2", 20ms), nap(log, "b3", 20ms));
+        co_return since(start);
+    };
+    CHECK(aio::run(main(&log), virtual_time) == 30ms);   // they slept at the same time
+    CHECK(log == log_t{"a", "b1", "b2", "b3", "c"});
+}
+
+TEST_CASE("schedule_wakeup: sleep(0s) yields exactly one loop step") {
+    no_leaks check;
+    log_t log;
+    auto main = [](log_t* log) -> aio::coroutine<> {
+        co_await aio::gather(ping_pong(log, "a", 3), ping_pong(log, "b", 3));
+    };
+    aio::run(main(&log), virtual_time);
+    CHECK(log == log_t{"a0", "b0", "a1", "b1", "a2", "b2"});
+}
+
+TEST_CASE("schedule_wakeup: sleep(0s) lets callbacks already scheduled run first") {
+    no_leaks check;
+    log_t log;
+    auto main = [](log_t* log) -> aio::coroutine<> {
+        aio::get_running_loop().call_soon([log] { log->push_back("callback"); });
+        co_await aio::sleep(0s);
+        log->push_back("after sleep(0)");
+        co_return;
+    };
+    aio::run(main(&log), virtual_time);
+    CHECK(log == log_t{"callback", "after sleep(0)"});
+}
+
+TEST_CASE("schedule_wakeup: a negative delay is a sleep(0), as in asyncio") {
+    no_leaks check;
+    auto main = []() -> aio::coroutine<aio::duration> {
+        aio::time_point start = aio::get_running_loop().time();
+        co_await aio::sleep(-5s);
+        co_return since(start);
+    };
+    CHECK(aio::run(main(), virtual_time) == 0s);
+}
+
+TEST_CASE("schedule_wakeup: any chrono duration works, fractions round up") {
+    no_leaks check;
+    auto main = []() -> aio::coroutine<aio::duration> {
+        aio::time_point start = aio::get_running_loop().time();
+        co_await aio::sleep(std::chrono::duration<double>(1.5));
+        co_await aio::sleep(std::chrono::duration<double, std::nano>(0.25));
+        co_return since(start);
+    };
+    CHECK(aio::run(main(), virtual_time) == 1500ms + 1ns);
+}
+
+TEST_CASE("schedule_wakeup: on the real clock a sleep never ends early") {
+    no_leaks check;
+    auto main = []() -> aio::coroutine<std::chrono::steady_clock::duration> {
+        auto start = std::chrono::steady_clock::now();
+        co_await aio::sleep(20ms);
+        co_return std::chrono::steady_clock::now() - start;
+    };
+    CHECK(aio::run(main()) >= 20ms);
+}
+
+TEST_CASE("schedule_wakeup: a sleeping task lets the others run meanwhile") {
+    no_leaks check;
+    log_t log;
+    auto main = [](log_t* log) -> aio::coroutine<> {
+        aio::task<> sleeper = aio::create_task(nap(log, "sleeper woke", 1s));
+        co_await aio::sleep(0s);
+        log->push_back("main runs while it sleeps");
+        co_await sleeper;
+    };
+    aio::run(main(&log), virtual_time);
+    CHECK(log == log_t{"main runs while it sleeps", "sleeper woke"});
+}
+
+TEST_CASE("schedule_wakeup: sleep needs a running loop") {
+    no_leaks check;
+    auto lonely = []() -> aio::coroutine<> { co_await aio::sleep(1s); };
+    aio::coroutine<> c = lonely();
+    CHECK_NOTHROW(c.resume());   // the exception is kept for result()
+    REQUIRE(c.done());
+    CHECK_THROWS_AS(c.result(), std::runtime_error);
+}
+
+TEST_CASE("cancel_sleep: cancelling a sleeping task wakes it with cancelled_error at once") {
+    no_leaks check;
+    log_t log;
+    auto main = [](log_t* log) -> aio::coroutine<std::string> {
+        aio::time_point start = aio::get_running_loop().time();
+        aio::task<> t = aio::create_task(sleep_with_cleanup(log, 1h));
+        co_await aio::sleep(1s);
+        CHECK(aio::get_running_loop().scheduled_timers() == 1);
+        t.cancel();
+        CHECK(aio::get_running_loop().scheduled_timers() == 0);   // its timer is gone already
+        try {
+            co_await t;
+        } catch (const aio::cancelled_error&) {
+            co_return "cancelled after " + std::to_string(since(start) / 1s) + " s";
+        }
+        co_return "not cancelled";
+    };
+    CHECK(aio::run(main(&log), virtual_time) == "cancelled after 1 s");
+    CHECK(log == log_t{"cleanup"});
+}
+
+TEST_CASE("cancel_sleep: 100,000 cancelled sleeps leave no timer behind") {
+    no_leaks check;
+    log_t log;
+    auto main = [](log_t* log) -> aio::coroutine<std::size_t> {
+        std::vector<aio::task<>> sleepers;
+        for (int i = 0; i < 100'000; ++i) sleepers.push_back(aio::create_task(nap(log, "x", 1h + i * 1ms)));
+        co_await aio::sleep(0s);   // they all start, and sleep
+        std::size_t peak = aio::get_running_loop().scheduled_timers();
+        for (aio::task<>& t : sleepers) t.cancel();
+        co_await aio::gather(aio::return_exceptions, std::move(sleepers));
+        CHECK(peak >= 100'000);
+        co_return aio::get_running_loop().scheduled_timers();
+    };
+    CHECK(aio::run(main(&log), virtual_time) == 0);
+    CHECK(log.empty());
+}
+
+TEST_CASE("cancel_sleep: a cancel after the timer fired, before the task ran, still wins") {
+    no_leaks check;
+    log_t log;
+    auto main = [](log_t* log) -> aio::coroutine<std::string> {
+        aio::task<> t = aio::create_task(sleep_with_cleanup(log, 10ms));
+        co_await aio::sleep(0s);   // t starts and sets its timer
+        // Our timer is created after t's (same deadline): it runs right after t's timer fired
+        // and queued t's wake-up, and cancels t before that wake-up runs.
+        aio::get_running_loop().call_later(10ms, [t]() mutable { t.cancel(); });
+        try {
+            co_await t;
+        } catch (const aio::cancelled_error&) {
+            co_return "cancelled";
+        }
+        co_return "not cancelled";
+    };
+    CHECK(aio::run(main(&log), virtual_time) == "cancelled");
+    CHECK(log == log_t{"cleanup"});
+}
+
+TEST_CASE("cancel_sleep: a task cancelled before its sleep ends never sleeps at all") {
+    no_leaks check;
+    log_t log;
+    auto main = [](log_t* log) -> aio::coroutine<std::string> {
+        aio::time_point start = aio::get_running_loop().time();
+        aio::task<> t = aio::create_task(sleep_with_cleanup(log, 1h));
+        t.cancel();   // before it starts: the body never runs
+        try {
+            co_await t;
+        } catch (const aio::cancelled_error&) {
+        }
+        co_return std::to_string(since(start) / 1ms) + " ms";
+    };
+    CHECK(aio::run(main(&log), virtual_time) == "0 ms");
+    CHECK(log.empty());
+}
+
+TEST_CASE("cancel_sleep: sleeping tasks left at the end of aio::run are cancelled and cleaned up") {
+    no_leaks check;
+    log_t log;
+    auto main = [](log_t* log) -> aio::coroutine<> {
+        aio::create_task(sleep_with_cleanup(log, 1h));
+        aio::create_task(sleep_with_cleanup(log, 2h));
+        co_await aio::sleep(1s);
+    };
+    aio::run(main(&log), virtual_time);
+    CHECK(log == log_t{"cleanup", "cleanup"});
+}
+
+TEST_CASE("cancel_sleep: a task that swallows its cancellation can sleep again") {
+    no_leaks check;
+    auto stubborn = []() -> aio::coroutine<aio::duration> {
+        aio::time_point start = aio::get_running_loop().time();
+        try {
+            co_await aio::sleep(1h);
+        } catch (const aio::cancelled_error&) {
+        }
+        co_await aio::sleep(5s);
+        co_return since(start);
+    };
+    auto main = [](decltype(stubborn) s) -> aio::coroutine<aio::duration> {
+        aio::task<aio::duration> t = aio::create_task(s());
+        co_await aio::sleep(1s);
+        t.cancel();
+        aio::duration d = co_await t;
+        co_return d;
+    };
+    CHECK(aio::run(main(stubborn), virtual_time) == 6s);
+}
