@@ -14,7 +14,7 @@ FORCE_FLAG := --force
 endif
 MATRIX := release:clang++ debug:g++ debug:clang++ sanitize:g++ sanitize:clang++
 
-.PHONY: help run test test-matrix exercise check progress handout install readmes \
+.PHONY: help run test test-matrix bench exercise check progress handout install readmes \
         compile_commands.json clean deps deps-clang
 
 help:
@@ -22,6 +22,7 @@ help:
 	@echo "make test                 build every lesson's snapshot and exercise, run every suite"
 	@echo "make test-matrix          the whole runtime's suites in debug, sanitizer and clang++ builds"
 	@echo "                          (MODE=release|debug|sanitize CXX=g++|clang++ choose one build)"
+	@echo "make bench                spawn, yield, timers beside Boost.Asio, asyncio, uvloop (never part of test)"
 	@echo "make exercise LESSON=NN   your own copy of lesson NN's exercise, in workspace/ (FORCE=1: start over)"
 	@echo "make check LESSON=NN      grade your workspace, with a hint for each failing test"
 	@echo "make progress             which lessons your workspace passes"
@@ -47,6 +48,12 @@ test-matrix: deps deps-clang
 	@failed=0; for build in $(MATRIX); do \
 	  $(COURSE) test --reference-only --mode $${build%%:*} --cxx $${build##*:} || failed=1; \
 	done; test $$failed = 0
+
+# The peers' packages (Boost, uvloop, aiohttp, wrk, nginx) are installed for the benchmark
+# harness only: nothing else needs them.
+bench: deps
+	@tools/deps.sh peers || echo "(without the peers' packages: our figures alone)"
+	@$(COURSE) bench
 
 exercise: deps
 	@test -n "$(LESSON)" || { echo "which lesson? make exercise LESSON=01"; exit 2; }

@@ -691,6 +691,42 @@ def cmd_install(args) -> int:
     return 0
 
 
+BENCHMARKS = ["spawn", "yield", "timers"]
+PEERS = ROOT.parent / "shared" / "peers"
+
+
+def cmd_bench(args) -> int:
+    """Builds bench/*.cpp against the whole runtime (-O2, as the peers) into build/bench/, and runs
+    them beside the peers' programs (../shared/peers/run.sh) when those can run here."""
+    b = Build("release", "g++")
+    generate_tree(SRC / "reference", lessons()[-1].number)
+    if not b.make([b.target("reference", "lib.a")], quiet=True):
+        return 1
+    out = ROOT / "build" / "bench"
+    out.mkdir(parents=True, exist_ok=True)
+    builds = [subprocess.Popen(["g++", "-std=c++20", "-O2", "-DNDEBUG", f"-I{SRC / 'reference'}",
+                                str(ROOT / "bench" / f"{w}.cpp"), str(b.out / "reference" / "lib.a"),
+                                "-o", str(out / w)]) for w in BENCHMARKS]
+    if any(p.wait() != 0 for p in builds):
+        return 1
+    peers_ready = (PEERS / "run.sh").exists() and subprocess.run(
+        ["sh", "-c", "test -f /usr/include/boost/asio.hpp && /usr/bin/python3 -c 'import uvloop'"],
+        capture_output=True).returncode == 0
+    if not peers_ready:
+        print("(the peers cannot run here: ../shared/peers/run.sh, Boost.Asio or uvloop is missing;"
+              " our figures alone)")
+        status = 0
+        for w in BENCHMARKS:
+            done = subprocess.run(["taskset", "-c", "0", str(out / w)], capture_output=True, text=True)
+            print(done.stdout.strip() or done.stderr.strip())
+            status |= done.returncode
+        return status
+    print(f"ours, Boost.Asio, asyncio and uvloop side by side, median of {args.runs} runs, pinned to cpu 0:",
+          flush=True)
+    return subprocess.run([str(PEERS / "run.sh"), "--ours", str(out), "--only", ",".join(BENCHMARKS),
+                           "--runs", str(args.runs)]).returncode
+
+
 def cmd_compile_commands(args) -> int:
     files = sorted([*RUNTIME.rglob("*.cpp"), *(ROOT / "tests").rglob("*.cpp"),
                     *(ROOT / "lessons").glob("*/example.cpp")])
@@ -724,6 +760,7 @@ def main() -> int:
     sub.add_parser("handout", help="a standalone exercise tree for a class").add_argument("lesson")
     sub.add_parser("install", help="install headers, library, pkg-config file").add_argument("prefix")
     sub.add_parser("compile-commands", help="compile_commands.json for clangd")
+    sub.add_parser("bench", help="benchmarks beside the peers").add_argument("--runs", default="3")
     args = p.parse_args()
     os.chdir(ROOT)
     if args.command == "trees":
@@ -731,7 +768,8 @@ def main() -> int:
         return 0
     return {"test": cmd_test, "run": cmd_run, "readmes": cmd_readmes, "exercise": cmd_exercise,
             "check": cmd_check, "progress": cmd_progress, "handout": cmd_handout,
-            "install": cmd_install, "compile-commands": cmd_compile_commands}[args.command](args)
+            "install": cmd_install, "compile-commands": cmd_compile_commands,
+            "bench": cmd_bench}[args.command](args)
 
 
 if __name__ == "__main__":

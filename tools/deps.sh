@@ -1,5 +1,5 @@
 #!/bin/sh
-# tools/deps.sh [clang] — makes sure the tools the course needs are installed.
+# tools/deps.sh [clang|peers] — makes sure the tools the course needs are installed.
 #
 # Everything comes from Debian packages, by name. As root with apt-get, missing packages are
 # installed; otherwise this stops with one line saying what to install.
@@ -17,6 +17,13 @@ need doctest-dev test -f /usr/include/doctest/doctest.h
 need pkg-config  command -v pkg-config
 if [ "${1:-}" = clang ]; then
     need clang   command -v clang++
+fi
+if [ "${1:-}" = peers ]; then   # the benchmark harness's peers (../shared/peers), nothing else
+    need libboost1.81-dev test -f /usr/include/boost/asio.hpp
+    need python3-uvloop   /usr/bin/python3 -c "import uvloop"
+    need python3-aiohttp  /usr/bin/python3 -c "import aiohttp"
+    need wrk              command -v wrk
+    need nginx-light      test -x /usr/sbin/nginx
 fi
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
