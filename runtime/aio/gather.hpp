@@ -97,13 +97,6 @@ public:
     wait_for_tasks(const wait_for_tasks&) = delete;
     wait_for_tasks& operator=(const wait_for_tasks&) = delete;
 
-    ~wait_for_tasks() {
-        // Children still running when the gather is over: their exceptions count as seen by
-        // the gather (asyncio's gather keeps its callbacks on them for that reason).
-        for (task_state* t : tasks_)
-            if (!t->finished) t->exception_retrieved = true;
-    }
-
     bool await_ready() const noexcept { return tasks_.empty(); }
 
     // One pass over the children (they may be many, and each visit is a cache miss): wait for
@@ -128,6 +121,12 @@ public:
 
     void await_resume() {
         for (child_waiter& w : waiters_) w.stop_waiting();
+        // Children still running when the gather is over: their exceptions count as seen by
+        // the gather (asyncio's gather keeps its callbacks on them for that reason). Now, while
+        // the gather still holds their handles: afterwards their frames may be gone.
+        if (unfinished_ > 0)
+            for (task_state* t : tasks_)
+                if (!t->finished) t->exception_retrieved = true;
         end_wait();
     }
 

@@ -492,6 +492,25 @@ TEST_CASE("child_done: the first child to fail fails the gather; the others keep
     CHECK(aio::run(main(&log)) == "early-failure failed, slow still running, slow gave 1");
 }
 
+TEST_CASE("child_done: a child failing after the gather failed is not reported as unretrieved") {
+    no_leaks check;
+    log_t log;
+    capture_stderr err;
+    auto main = [](log_t* log) -> aio::coroutine<> {
+        gate later;
+        try {
+            co_await aio::gather(fail(log, "first"), wait_then_fail(&later, log, "second"));
+        } catch (const std::runtime_error&) {
+        }
+        later.open();   // the second child fails now, after the gather is over
+        co_await aio::create_task(log_step(log, "helper"));
+        co_await aio::create_task(log_step(log, "helper"));
+    };
+    aio::run(main(&log));
+    CHECK(std::find(log.begin(), log.end(), "second fails") != log.end());
+    CHECK(err.text().find("never retrieved") == std::string::npos);
+}
+
 TEST_CASE("child_done: with return_exceptions the gather waits for all and returns the tasks") {
     no_leaks check;
     log_t log;
