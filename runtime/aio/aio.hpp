@@ -18,3 +18,11 @@
 #if AIO_LESSON >= 5
 #include "aio/sleep.hpp"
 #endif // lesson 05
+#if AIO_LESSON >= 6
+#include "aio/async_generator.hpp"
+#endif // lesson 06
+#if AIO_LESSON >= 7
+#include "aio/async_context_manager.hpp"
+#include "aio/async_with.hpp"
+#include "aio/exit_stack.hpp"
+#endif // lesson 07

@@ -41,6 +41,10 @@ class coroutine;
 template <typename T>
 class task;
 #endif // lesson 04
+#if AIO_LESSON >= 6
+template <typename T>
+class async_generator;
+#endif // lesson 06
 
 namespace detail {
 
@@ -140,6 +144,10 @@ protected:
     friend std::exception_ptr& exception_of(task_state&) noexcept;
 
     bool is_task_top() const noexcept { return task_ == &own_task_; }
+#if AIO_LESSON >= 6
+    template <typename>
+    friend class aio::async_generator;   // drives its body like an awaiter (lesson 06)
+#endif // lesson 06
 
     task_state* task_ = nullptr;   // the task this coroutine runs in (null: driven by hand)
     task_state own_task_;          // used when this coroutine is the top of a task
