@@ -228,9 +228,10 @@ class Build:
 @dataclass
 class Outcome:
     code: int | None        # None: timed out
-    output: str
+    output: str             # stdout and stderr
     passed: int = 0
     failed: int = 0
+    stdout: str = ""        # alone: where a reporter's XML is
 
     @property
     def crashed(self) -> bool:   # killed by a signal, or a sanitizer report
@@ -245,7 +246,7 @@ def run_binary(binary: Path, args: list[str] = (), cwd: Path = ROOT) -> Outcome:
         out = (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
         return Outcome(None, out + f"\n*** timed out after {TIMEOUT_S} s: a lost wake-up hangs "
                                    "rather than fails ***\n")
-    outcome = Outcome(done.returncode, done.stdout + done.stderr)
+    outcome = Outcome(done.returncode, done.stdout + done.stderr, stdout=done.stdout)
     m = re.search(r"test cases:\s*(\d+)\s*\|\s*(\d+) passed\s*\|\s*(\d+) failed", outcome.output)
     if m:
         outcome.passed, outcome.failed = int(m.group(2)), int(m.group(3))
@@ -338,7 +339,7 @@ def cmd_test(args) -> int:
                 tally.check(alone.failed > 0 and not alone.crashed,
                             f"hole {hole.name} alone fails {alone.failed} test(s)", alone.output)
             if b.mode == "release" and b.cxx == "g++":   # what `make check` builds with
-                ok, why = learner_loop_check(l)
+                ok, why = learner_loop_check(l, b, build_it=l.number == 1)
                 tally.check(ok, f"make exercise + make check: fails with hints, passes once "
                                 f"the holes are filled", why)
         print("== the whole runtime")
@@ -468,21 +469,25 @@ def make_workspace(dst: Path, l: Lesson) -> None:
     copy_lesson_files(l, dst)
 
 
-def learner_loop_check(l: Lesson) -> tuple[bool, str]:
-    """What a learner lives through, end to end: `make exercise` gives a workspace whose check
-    fails and names a hole with its hint; once the holes hold the reference code, it passes."""
+def learner_loop_check(l: Lesson, b: Build, build_it: bool) -> tuple[bool, str]:
+    """What a learner lives through: `make exercise` gives a workspace holding the exercise's
+    code, whose check fails and names a hole with its hint; once the holes hold the reference
+    code, the check passes. The exercise and the snapshot are already built, so the grader runs
+    on those binaries; with `build_it`, the workspace is built the way `make check` builds it."""
     trial = ROOT / "build" / "trial" / l.dir
     if trial.exists():
         shutil.rmtree(trial)
     make_workspace(trial, l)
-    passed, failed, report = grade(l, "trial")
-    text = "\n".join(report)
-    if failed == 0 or "hint: " not in text:
+    for path in (SRC / f"ex-{l.nn}").rglob("*"):
+        if path.is_file() and (trial / path.relative_to(SRC / f"ex-{l.nn}")).read_text() != path.read_text():
+            return False, f"the workspace's {path.name} differs from the exercise's"
+    unsolved = grade(l, "trial") if build_it else grade_binary(l, b.out / f"ex-{l.nn}" / "test")
+    text = "\n".join(unsolved[2])
+    if unsolved[1] == 0 or "hint: " not in text:
         return False, "the unsolved exercise did not fail with a hint:\n" + text
-    generate_tree(trial, l.number)   # fill the holes with the reference code
-    passed, failed, report = grade(l, "trial")
-    if failed:
-        return False, "the exercise filled with the reference code still fails:\n" + "\n".join(report)
+    solved = grade_binary(l, b.out / f"snap-{l.nn}" / "test")
+    if solved[1]:
+        return False, "the exercise filled with the reference code still fails:\n" + "\n".join(solved[2])
     return True, ""
 
 
@@ -555,14 +560,19 @@ def grade(l: Lesson, kind: str = "ws") -> tuple[int, int, list[str]]:
         errors = [x for x in built.stderr.split("\n") if "error" in x][:15]
         return 0, 1, ["Your code does not compile yet. The first errors:", *errors,
                       f"(full output: make check LESSON={l.nn} VERBOSE=1)" if errors else built.stderr]
-    outcome = run_binary(b.out / f"{kind}-{l.nn}" / "test", ["--reporters=xml", "--no-version"])
-    failures = failures_from_xml(outcome.output)
+    return grade_binary(l, b.out / f"{kind}-{l.nn}" / "test")
+
+
+def grade_binary(l: Lesson, binary: Path) -> tuple[int, int, list[str]]:
+    """Runs a test binary of suites 01..NN and groups its failures by hole, with hints."""
+    outcome = run_binary(binary, ["--reporters=xml", "--no-version"])
+    failures = failures_from_xml(outcome.stdout)
     report = []
     by_name = {h.name: h for h in holes(l.number)}
     if failures is None or outcome.code is None:
         why = "hung (timed out): a lost wake-up?" if outcome.code is None else f"crashed (exit {outcome.code})"
         return 0, 1, [f"The tests {why}. Last output:", *outcome.output.split("\n")[-25:]]
-    total = len(re.findall(r"<TestCase (?![^>]*skipped=\"true\")", outcome.output))
+    total = len(re.findall(r"<TestCase (?![^>]*skipped=\"true\")", outcome.stdout))
     # Group the failures by hole: the hole a stub names in its not_implemented message if one
     # was thrown, otherwise the hole the test's name starts with.
     groups: dict[str, list[Failure]] = {}

@@ -104,6 +104,7 @@ TEST_CASE("next: the body is lazy: it starts at the first next()") {
         co_return before;
     };
     CHECK(aio::run(main(&log)) == 0);
+    REQUIRE_FALSE(log.empty());
     CHECK(log.front() == "body starts");
 }
 
