@@ -140,6 +140,34 @@ TEST_CASE("move_due_timers_to_ready: a due timer cancelled earlier in the same s
     CHECK_FALSE(second_ran);
 }
 
+TEST_CASE("move_due_timers_to_ready: scheduled_timers counts due timers until they run or are cancelled") {
+    aio::event_loop loop(aio::clock_mode::virtual_time);
+    aio::timer_handle second;
+    std::size_t seen_first = 9, seen_after_cancel = 9;
+    loop.call_later(10ms, [&] {
+        seen_first = loop.scheduled_timers();   // second is due, waiting in ready_
+        second.cancel();
+        seen_after_cancel = loop.scheduled_timers();
+    });
+    second = loop.call_later(10ms, [] {});
+    CHECK(loop.scheduled_timers() == 2);
+    loop.run_until_idle();
+    CHECK(seen_first == 1);
+    CHECK(seen_after_cancel == 0);
+    CHECK(loop.scheduled_timers() == 0);
+}
+
+TEST_CASE("call_at: a stale handle cannot cancel the timer that reuses its node") {
+    aio::event_loop loop(aio::clock_mode::virtual_time);
+    bool fired = false;
+    aio::timer_handle old = loop.call_later(10ms, [] {});
+    CHECK(old.cancel());
+    loop.call_later(20ms, [&] { fired = true; });   // takes the recycled node
+    CHECK_FALSE(old.cancel());
+    loop.run_until_idle();
+    CHECK(fired);
+}
+
 TEST_CASE("move_due_timers_to_ready: the virtual clock jumps to the next timer") {
     aio::event_loop loop(aio::clock_mode::virtual_time);
     const aio::time_point start = loop.time();

@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include "support/counted.hpp"
+#include "support/no_leaks.hpp"
 
 #include <memory>
 #include <stdexcept>
@@ -15,17 +16,8 @@
 namespace {
 
 // Leak check shared by every test: frames and counted objects alive before == after.
-struct no_leaks {
-    std::size_t frames = aio::detail::live_frames;
-    int objects = counted::alive;
-    ~no_leaks() {
-        // The hole named in the message is the one `make check` points at.
-        CHECK_MESSAGE(aio::detail::live_frames == frames, "a coroutine frame leaked (or was freed "
-                      "twice); lesson 02, hole destroy: destroy each frame exactly once");
-        CHECK_MESSAGE(counted::alive == objects, "an object held by a frame leaked; lesson 02, "
-                      "hole destroy: destroy each frame exactly once");
-    }
-};
+// The leak checks name the hole that frees frames, so that `make check` points there.
+const char* const destroy_hole = "; lesson 02, hole destroy: destroy each frame exactly once";
 
 aio::coroutine<int> answer() { co_return 42; }
 
@@ -57,7 +49,7 @@ aio::coroutine<> fail_void() {
 } // namespace
 
 TEST_CASE("return_value: co_return's value is the result once the body has run") {
-    no_leaks check;
+    no_leaks check{destroy_hole};
     aio::coroutine<int> c = answer();
     CHECK_FALSE(c.done());
     c.resume();
@@ -67,7 +59,7 @@ TEST_CASE("return_value: co_return's value is the result once the body has run")
 }
 
 TEST_CASE("return_value: a move-only value can be returned and moved out") {
-    no_leaks check;
+    no_leaks check{destroy_hole};
     auto c = make_unique_int(7);
     c.resume();
     std::unique_ptr<int> p = std::move(c.result());
@@ -76,7 +68,7 @@ TEST_CASE("return_value: a move-only value can be returned and moved out") {
 }
 
 TEST_CASE("return_value: the coroutine is lazy and runs one step per resume()") {
-    no_leaks check;
+    no_leaks check{destroy_hole};
     std::string log;
     auto c = greet("world", &log);
     CHECK(log.empty());   // creating it ran nothing
@@ -90,7 +82,7 @@ TEST_CASE("return_value: the coroutine is lazy and runs one step per resume()") 
 }
 
 TEST_CASE("return_value: parameters are copied into the frame before the body starts") {
-    no_leaks check;
+    no_leaks check{destroy_hole};
     std::string log;
     auto c = greet(std::string("temporary"), &log);   // the temporary dies right here
     c.resume();
@@ -99,7 +91,7 @@ TEST_CASE("return_value: parameters are copied into the frame before the body st
 }
 
 TEST_CASE("unhandled_exception: an exception from the body is rethrown by result()") {
-    no_leaks check;
+    no_leaks check{destroy_hole};
     auto c = fail_after_one_step();
     c.resume();
     CHECK_FALSE(c.done());
@@ -110,7 +102,7 @@ TEST_CASE("unhandled_exception: an exception from the body is rethrown by result
 }
 
 TEST_CASE("result: asking before the end is an error") {
-    no_leaks check;
+    no_leaks check{destroy_hole};
     std::string log;
     auto c = greet("x", &log);
     CHECK_THROWS_AS(c.result(), std::logic_error);   // not started
@@ -121,7 +113,7 @@ TEST_CASE("result: asking before the end is an error") {
 }
 
 TEST_CASE("result: coroutine<void> finishes with nothing, or rethrows") {
-    no_leaks check;
+    no_leaks check{destroy_hole};
     std::string log;
     auto c = hold(counted(1), &log);
     c.resume();
@@ -137,7 +129,7 @@ TEST_CASE("result: coroutine<void> finishes with nothing, or rethrows") {
 }
 
 TEST_CASE("result: resume() after the end or on an empty coroutine is an error") {
-    no_leaks check;
+    no_leaks check{destroy_hole};
     auto c = answer();
     c.resume();
     CHECK_THROWS_AS(c.resume(), std::logic_error);
@@ -148,7 +140,7 @@ TEST_CASE("result: resume() after the end or on an empty coroutine is an error")
 }
 
 TEST_CASE("destroy: a coroutine never started frees its frame and its arguments") {
-    no_leaks check;
+    no_leaks check{destroy_hole};
     const std::size_t frames = aio::detail::live_frames;
     std::string log;
     {
@@ -162,7 +154,7 @@ TEST_CASE("destroy: a coroutine never started frees its frame and its arguments"
 }
 
 TEST_CASE("destroy: a suspended coroutine frees its frame, arguments and locals") {
-    no_leaks check;
+    no_leaks check{destroy_hole};
     std::string log;
     {
         auto c = hold(counted(1), &log);
@@ -173,7 +165,7 @@ TEST_CASE("destroy: a suspended coroutine frees its frame, arguments and locals"
 }
 
 TEST_CASE("destroy: a finished coroutine frees its frame") {
-    no_leaks check;
+    no_leaks check{destroy_hole};
     std::string log;
     {
         auto c = hold(counted(1), &log);
@@ -185,7 +177,7 @@ TEST_CASE("destroy: a finished coroutine frees its frame") {
 }
 
 TEST_CASE("destroy: moving transfers the frame; assignment frees the old one") {
-    no_leaks check;
+    no_leaks check{destroy_hole};
     const std::size_t frames = aio::detail::live_frames;
     std::string log;
     auto a = hold(counted(1), &log);

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include "support/counted.hpp"
+#include "support/no_leaks.hpp"
 
 #include <chrono>
 #include <memory>
@@ -15,15 +16,6 @@
 using namespace std::chrono_literals;
 
 namespace {
-
-struct no_leaks {
-    std::size_t frames = aio::detail::live_frames;
-    int objects = counted::alive;
-    ~no_leaks() {
-        CHECK_MESSAGE(aio::detail::live_frames == frames, "a coroutine frame leaked (or was freed twice)");
-        CHECK_MESSAGE(counted::alive == objects, "an object held by a frame leaked");
-    }
-};
 
 // A test-only awaitable: suspends the awaiting coroutine and has the loop resume it after
 // `delay`. (Lesson 05 turns this idea into aio::sleep.)

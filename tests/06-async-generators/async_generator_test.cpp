@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include "support/counted.hpp"
+#include "support/no_leaks.hpp"
 
 #include <chrono>
 #include <stdexcept>
@@ -14,15 +15,6 @@
 using namespace std::chrono_literals;
 
 namespace {
-
-struct no_leaks {
-    std::size_t frames = aio::detail::live_frames;
-    int objects = counted::alive;
-    ~no_leaks() {
-        CHECK_MESSAGE(aio::detail::live_frames == frames, "a coroutine frame leaked (or was freed twice)");
-        CHECK_MESSAGE(counted::alive == objects, "an object held by a frame leaked");
-    }
-};
 
 using log_t = std::vector<std::string>;
 constexpr aio::clock_mode virtual_time = aio::clock_mode::virtual_time;

@@ -8,7 +8,7 @@
 //    reaches the top (or when more than half the heap is cancelled): cancel churn makes its heap
 //    grow. Ours never holds a cancelled timer.
 // Why a heap and not an ordered tree (std::map)? Inserting into a heap moves a new timer up only
-// as far as it must — for random deadlines about two levels on average — inside one contiguous
+// as far as it must — for random deadlines one or two levels on average — inside one contiguous
 // vector; a tree walks all ~17 levels of pointers for 100,000 timers, each step a cache miss.
 // Measured on bench/timers (100,000 sleeps): the map made start-up about twice as slow.
 #pragma once

@@ -1,0 +1,32 @@
+// tests/support/no_leaks.hpp — at the end of a test: every frame and counted object is gone.
+//
+// Declare one first thing in a test: `no_leaks check;`. Its destructor runs last and checks
+// that as many coroutine frames (aio::detail::live_frames) and `counted` objects are alive as
+// when the test began. A frame that is never destroyed is a leak no exception would report.
+#pragma once
+
+#include <aio/aio.hpp>
+#include <doctest/doctest.h>
+
+#include "support/counted.hpp"
+
+#include <string>
+
+class no_leaks {
+public:
+    // `hint` is added to the failure messages: a lesson can name the hole that frees frames,
+    // so that `make check` points there.
+    explicit no_leaks(std::string hint = "") : hint_(std::move(hint)) {}
+    ~no_leaks() {
+        CHECK_MESSAGE(aio::detail::live_frames == frames_,
+                      "a coroutine frame leaked (or was freed twice)" + hint_);
+        CHECK_MESSAGE(counted::alive == objects_, "an object held by a frame leaked" + hint_);
+    }
+    no_leaks(const no_leaks&) = delete;
+    no_leaks& operator=(const no_leaks&) = delete;
+
+private:
+    std::string hint_;
+    std::size_t frames_ = aio::detail::live_frames;
+    int objects_ = counted::alive;
+};
