@@ -26,3 +26,6 @@
 #include "aio/async_with.hpp"
 #include "aio/exit_stack.hpp"
 #endif // lesson 07
+#if AIO_LESSON >= 8
+#include "aio/stream.hpp"
+#endif // lesson 08

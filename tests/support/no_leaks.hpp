@@ -18,9 +18,10 @@ public:
     // so that `make check` points there.
     explicit no_leaks(std::string hint = "") : hint_(std::move(hint)) {}
     ~no_leaks() {
-        CHECK_MESSAGE(aio::detail::live_frames == frames_,
-                      "a coroutine frame leaked (or was freed twice)" + hint_);
-        CHECK_MESSAGE(counted::alive == objects_, "an object held by a frame leaked" + hint_);
+        const std::string frame_message = "a coroutine frame leaked (or was freed twice)" + hint_;
+        const std::string object_message = "an object held by a frame leaked" + hint_;
+        CHECK_MESSAGE(aio::detail::live_frames == frames_, frame_message);
+        CHECK_MESSAGE(counted::alive == objects_, object_message);
     }
     no_leaks(const no_leaks&) = delete;
     no_leaks& operator=(const no_leaks&) = delete;

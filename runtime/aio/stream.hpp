@@ -1,0 +1,150 @@
+// aio/stream.hpp — lesson 08: non-blocking TCP as awaitable streams (asyncio's streams).
+//
+//     aio::stream conn = co_await aio::open_connection("127.0.0.1", port);
+//     co_await conn.write("hello\n");                     // writer.write + await writer.drain()
+//     std::string reply = co_await conn.read_line();      // await reader.readline()
+//
+// Design principles:
+//  * Readiness, not completion: sockets are non-blocking; a read that would block becomes an
+//    await on the loop's add_reader (lesson 01), a write that would block an await on
+//    add_writer. The interest is registered only while a coroutine waits, and always removed —
+//    when the fd is ready, when the waiting task is cancelled, when the frame is destroyed.
+//  * One object for both directions, where asyncio has a StreamReader and a StreamWriter: a
+//    stream owns its fd and a read buffer (read_line and read_exactly read ahead).
+//  * write() returns when the kernel has accepted every byte: asyncio's write() + drain().
+//  * Errors are exceptions that name the call and the peer: std::system_error for the OS's
+//    (refused, reset, ...), aio::incomplete_read_error when the peer closes in the middle of a
+//    read_exactly. close() is synchronous, as asyncio's writer.close().
+//
+// Simplified: only TCP over IPv4/IPv6; names other than IP literals and "localhost" are resolved
+// with a blocking getaddrinfo (lesson 12 moves it to a thread); no TLS; one reader and one writer
+// at a time per stream (a second concurrent read is an error, as in asyncio).
+#pragma once
+
+#include "aio/coroutine.hpp"
+#include "aio/event_loop.hpp"
+#include "aio/task.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <stdexcept>
+#include <string>
+
+namespace aio {
+
+/// read_exactly() met the end of the stream first (asyncio.IncompleteReadError).
+class incomplete_read_error : public std::runtime_error {
+public:
+    incomplete_read_error(std::string partial, std::size_t expected);
+    std::string partial;    // what was read before the end
+    std::size_t expected;   // how much was asked for
+};
+
+namespace detail {
+// ANCHOR: fd_wait
+// Suspends until `fd` is readable (or writable): lesson 01's add_reader as an await.
+class fd_wait final : public cancellable_await {
+public:
+    enum direction { readable, writable };
+    fd_wait(int fd, direction d) noexcept : fd_(fd), direction_(d) {}
+    fd_wait(const fd_wait&) = delete;   // the loop's callback points at this object
+    fd_wait& operator=(const fd_wait&) = delete;
+    ~fd_wait() { unregister(); }   // destroyed while waiting (its task was abandoned)
+
+    bool await_ready() const noexcept { return false; }
+
+    template <typename Promise>
+    bool await_suspend(std::coroutine_handle<Promise> waiting) {
+        if (!begin_wait(task_of(waiting))) return false;
+        loop_ = &get_running_loop();
+        waiting_ = waiting;
+        start_watching();
+        return true;
+    }
+
+    void await_resume() { end_wait(); }
+
+private:
+    void start_watching();
+    void unregister() noexcept;
+    void cancel() noexcept override;
+
+    int fd_;
+    direction direction_;
+    event_loop* loop_ = nullptr;
+    std::coroutine_handle<> waiting_;
+    bool registered_ = false;
+};
+// ANCHOR_END: fd_wait
+} // namespace detail
+
+// ANCHOR: stream
+/// A connected TCP socket with a read buffer. Move-only; closes its fd when destroyed.
+class stream {
+public:
+    stream() = default;
+    /// Takes ownership of a connected socket, and makes it non-blocking.
+    explicit stream(int fd);
+    stream(stream&& other) noexcept;
+    stream& operator=(stream&& other) noexcept;
+    ~stream() { close(); }
+
+    /// Up to `max_bytes` bytes as soon as some are there; "" at the end of the stream.
+    coroutine<std::string> read(std::size_t max_bytes = 65536);
+    /// One line, '\n' included; at the end of the stream what is left (maybe "" or a partial
+    /// line). A line longer than `limit` is an error (asyncio's LimitOverrunError).
+    coroutine<std::string> read_line(std::size_t limit = 65536);
+    /// Exactly `n` bytes, or incomplete_read_error if the stream ends first.
+    coroutine<std::string> read_exactly(std::size_t n);
+    /// Returns when the kernel has accepted every byte (waits while its buffer is full).
+    coroutine<> write(std::string bytes);
+    /// Closes the socket now. Reading or writing afterwards is an error.
+    void close() noexcept;
+
+    bool is_open() const noexcept { return fd_ >= 0; }
+    int fd() const noexcept { return fd_; }
+
+private:
+    coroutine<bool> fill_buffer();   // reads more into buffer_; false at the end of the stream
+    void check_open(const char* what) const;
+
+    int fd_ = -1;
+    std::string buffer_;   // read ahead, not yet handed out
+    bool reading_ = false, writing_ = false;   // one reader and one writer at a time
+};
+// ANCHOR_END: stream
+
+/// Connects to host:port (asyncio.open_connection). `host` is an IPv4 or IPv6 literal or
+/// "localhost"; any other name is looked up with a blocking getaddrinfo.
+coroutine<stream> open_connection(std::string host, std::uint16_t port);
+
+// ANCHOR: server
+/// A listening socket and the task accepting on it (asyncio.Server).
+class server {
+public:
+    using handler = std::function<coroutine<>(stream)>;
+
+    server() = default;
+    server(server&& other) noexcept;
+    server& operator=(server&& other) noexcept;
+    ~server() { close(); }
+
+    /// The port it listens on (useful after asking for port 0: "any free port").
+    std::uint16_t port() const noexcept { return port_; }
+    /// Stops accepting and closes the listening socket. Connections already accepted go on.
+    void close() noexcept;
+
+private:
+    friend coroutine<server> start_server(handler, std::string, std::uint16_t);
+    int fd_ = -1;
+    std::uint16_t port_ = 0;
+    task<> accepting_;
+};
+// ANCHOR_END: server
+
+/// Listens on host:port (port 0: any free port) and runs `on_connection(stream)` as a task of
+/// its own for every connection (asyncio.start_server).
+coroutine<server> start_server(server::handler on_connection, std::string host, std::uint16_t port);
+
+} // namespace aio
