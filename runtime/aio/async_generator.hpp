@@ -35,6 +35,7 @@
 
 namespace aio {
 
+// ANCHOR: generator_exit
 /// Thrown at the co_yield of a generator being closed (Python's GeneratorExit). Like
 /// cancelled_error it is not a std::exception: a `catch (const std::exception&)` in the body
 /// does not stop the closing by accident.
@@ -42,6 +43,7 @@ class generator_exit {
 public:
     const char* what() const noexcept { return "aio::generator_exit: the generator is closed"; }
 };
+// ANCHOR_END: generator_exit
 
 template <typename T>
 class async_generator;
@@ -187,8 +189,10 @@ public:
         (void)p, (void)consumer;
         throw not_implemented("lesson 06, hole next: as lesson 03's await_suspend: the body runs "
                               "in the consumer's task (task_), continuation_ is the consumer, "
-                              "state_ running_inline; resume the body; return false if it came "
-                              "back finished_inline, else mark awaiter_suspended and return true");
+                              "state_ running_inline; also set started_ and pass throw_in_ to "
+                              "throw_at_yield_ (aclose/athrow); resume the body; return false if "
+                              "it came back finished_inline, else mark awaiter_suspended and "
+                              "return true");
 #else
         p.task_ = detail::task_of(consumer);
         p.continuation_ = consumer;

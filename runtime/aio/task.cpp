@@ -132,7 +132,7 @@ void finish_task(promise_base& top) noexcept {
     task_state& state = top.own_task_;
     state.finished = true;
     state.cancel_requested = false;
-    state.suspended_in = nullptr;
+    state.forget_suspension();
     state.failed = top.exception_ != nullptr;
     state.cancelled = is_cancellation(top.exception_);
     unlink(state);
@@ -198,7 +198,7 @@ std::size_t abandon_remaining_tasks(event_loop& loop, bool report) noexcept {
                                  "aio::run; its coroutine is destroyed where it was suspended\n");
         exception_of(*s) = std::make_exception_ptr(cancelled_error());
         s->finished = s->failed = s->cancelled = true;
-        s->suspended_in = nullptr;
+        s->forget_suspension();
         unlink(*s);
         while (s->first_waiter) s->first_waiter->stop_waiting();   // nobody is resumed now
     }

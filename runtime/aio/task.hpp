@@ -83,7 +83,6 @@ protected:
         loop.call_soon(coroutine);
     }
 
-    task_state* waiting_task_ = nullptr;   // the task suspended in this await (null: none)
 };
 } // namespace detail
 

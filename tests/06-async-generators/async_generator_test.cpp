@@ -4,10 +4,12 @@
 #include <aio/aio.hpp>
 #include <doctest/doctest.h>
 
+#include "support/capture_stderr.hpp"
 #include "support/counted.hpp"
 #include "support/no_leaks.hpp"
 
 #include <chrono>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -319,6 +321,21 @@ TEST_CASE("async_generator: cancelling the consumer cancels the await inside the
     };
     CHECK(aio::run(main(slow, consumer, &log), virtual_time) == "consumer cancelled");
     CHECK(log == log_t{"body cancelled"});
+}
+
+TEST_CASE("async_generator: destroying a generator under a pending next() leaves nothing dangling") {
+    no_leaks check;
+    capture_stderr err;   // the stranded consumer is reported at the end of aio::run
+    auto main = []() -> aio::coroutine<bool> {
+        auto gen = std::make_unique<aio::async_generator<int>>(ticker(1, 1h));
+        aio::task<> consumer = aio::create_task([](aio::async_generator<int>* g) -> aio::coroutine<> {
+            co_await g->next();
+        }(gen.get()));
+        co_await aio::sleep(1s);    // the consumer now waits in the generator's sleep
+        gen.reset();                // the body, and the sleep, are destroyed under it
+        co_return consumer.cancel();   // must not reach the destroyed sleep
+    };
+    CHECK(aio::run(main(), virtual_time));
 }
 
 TEST_CASE("async_generator: generator_exit is not a std::exception; an empty generator is an error") {

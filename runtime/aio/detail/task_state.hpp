@@ -31,7 +31,13 @@ public:
     virtual void cancel() noexcept = 0;
 
 protected:
-    ~cancellable() = default;
+    // An await destroyed while its task still points at it (an async_generator destroyed under
+    // a pending next(), lesson 06) takes that pointer along: no dangling registration.
+    inline ~cancellable();
+
+    friend struct task_state;
+    task_state* waiting_task_ = nullptr;   // the task suspended in this await (null: none, or
+                                           // that task's frame is already gone)
 };
 
 // Something waiting for a task to finish: an intrusive node, living in the waiter's own frame
@@ -72,7 +78,17 @@ struct task_state {
 
     // Wakes every waiter, in the order they started waiting.
     void wake_waiters() noexcept;
+
+    // The task's frame is about to go: an await still registered must not point back at it.
+    void forget_suspension() noexcept {
+        if (suspended_in) suspended_in->waiting_task_ = nullptr;
+        suspended_in = nullptr;
+    }
 };
+
+inline cancellable::~cancellable() {
+    if (waiting_task_ && waiting_task_->suspended_in == this) waiting_task_->suspended_in = nullptr;
+}
 
 } // namespace detail
 } // namespace aio
