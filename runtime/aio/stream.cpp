@@ -4,6 +4,7 @@
 #include "aio/sleep.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -147,6 +148,13 @@ void fd_wait::cancel() noexcept {
 
 stream::stream(int fd) : fd_(fd) {
     if (fd < 0) throw std::invalid_argument("stream: invalid fd " + std::to_string(fd));
+    // A blocking fd would freeze the whole loop at its first read.
+    int flags = ::fcntl(fd, F_GETFL);
+    if (flags < 0 || (!(flags & O_NONBLOCK) && ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)) {
+        int error = errno;
+        fd_ = -1;   // not ours after all: the caller still owns it
+        throw_os_error(error, "stream: fcntl(fd " + std::to_string(fd) + ")");
+    }
 }
 
 stream::stream(stream&& other) noexcept
@@ -191,6 +199,7 @@ coroutine<bool> stream::fill_buffer() {
 
 coroutine<std::string> stream::read(std::size_t max_bytes) {
     check_open("read");
+    if (max_bytes == 0) co_return std::string();   // as asyncio: nothing asked, nothing waited for
     busy_flag busy(reading_, "read");
     if (buffer_.empty()) {
         bool more = co_await fill_buffer();
@@ -304,6 +313,17 @@ coroutine<> accept_loop(int listening, server::handler on_connection) {
         switch (errno) {
         case EINTR:
         case ECONNABORTED:   // the client gave up before we accepted: next one
+        // Linux hands a new connection's network errors to accept(): they concern that
+        // connection only (accept(2) says to treat them like EAGAIN).
+        case ENETDOWN:
+        case EPROTO:
+        case ENOPROTOOPT:
+        case EHOSTDOWN:
+        case ENONET:
+        case EHOSTUNREACH:
+        case EOPNOTSUPP:
+        case ENETUNREACH:
+        case EPERM:   // a firewall rule refused it
             continue;
         case EAGAIN:
             co_await detail::fd_wait(listening, detail::fd_wait::readable);

@@ -84,7 +84,8 @@ private:
 class stream {
 public:
     stream() = default;
-    /// Takes ownership of a connected socket, and makes it non-blocking.
+    /// Takes ownership of a connected socket, and makes it non-blocking (if that fails, the
+    /// fd stays the caller's).
     explicit stream(int fd);
     stream(stream&& other) noexcept;
     stream& operator=(stream&& other) noexcept;

@@ -10,6 +10,7 @@
 #include "support/fds.hpp"
 #include "support/no_leaks.hpp"
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -182,6 +183,57 @@ TEST_CASE("start_watching: a cancelled read unregisters, and the stream can be r
         co_return line;
     };
     CHECK(aio::run(main()) == "late\n");
+}
+
+TEST_CASE("write: writing to a peer that has gone is an error (EPIPE), not a fatal SIGPIPE") {
+    no_leaks check;
+    auto main = []() -> aio::coroutine<bool> {
+        socket_pair pair;
+        aio::stream s(::dup(pair.fd[0]));
+        pair.close(1);
+        try {
+            co_await s.write("anyone there?\n");
+        } catch (const std::system_error& e) {
+            co_return e.code() == std::errc::broken_pipe;
+        }
+        co_return false;
+    };
+    CHECK(aio::run(main()));
+}
+
+TEST_CASE("start_watching: the callback stops watching the fd before the coroutine resumes") {
+    no_leaks check;
+    auto main = []() -> aio::coroutine<bool> {
+        socket_pair pair;
+        aio::stream s(::dup(pair.fd[0]));
+        aio::task<std::string> reader = aio::create_task([](aio::stream* s) -> aio::coroutine<std::string> {
+            std::string line = co_await s->read_line();
+            co_return line;
+        }(&s));
+        co_await aio::sleep(0s);   // the reader starts, finds nothing, and waits
+        CHECK(::write(pair.fd[1], "x\n", 2) == 2);
+        co_await aio::sleep(0s);   // next step: the fd's callback runs, after us
+        co_await aio::sleep(0s);   // and now we run before the reader resumes
+        CHECK_FALSE(aio::get_running_loop().remove_reader(s.fd()));
+        std::string line = co_await reader;
+        co_return line == "x\n";
+    };
+    CHECK(aio::run(main()));
+}
+
+TEST_CASE("stream: a blocking fd is made non-blocking; read(0) returns at once") {
+    no_leaks check;
+    auto main = []() -> aio::coroutine<std::string> {
+        int fds[2];
+        REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0);   // blocking
+        aio::stream s(fds[0]);
+        CHECK((::fcntl(fds[0], F_GETFL) & O_NONBLOCK) != 0);
+        std::string nothing = co_await s.read(0);
+        ::close(fds[1]);
+        std::string end = co_await s.read();
+        co_return "[" + nothing + "][" + end + "]";
+    };
+    CHECK(aio::run(main()) == "[][]");
 }
 
 TEST_CASE("stream: two reads at once on one stream is an error") {
