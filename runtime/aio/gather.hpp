@@ -112,7 +112,10 @@ public:
                 continue;
             }
             --unfinished_;   // children that failed before we looked: argument order
-            if (child.failed && first_failure_ == none) first_failure_ = i;
+            if (child.failed) {
+                child.exception_retrieved = true;   // the gather reports it, or returns it
+                if (first_failure_ == none) first_failure_ = i;
+            }
         }
         if (!outcome_known()) return true;
         for (child_waiter& w : waiters_) w.stop_waiting();
@@ -152,8 +155,8 @@ private:
     void child_done(std::size_t index) noexcept {
 #if AIO_EXERCISE == 4
         // lesson 04, hole child_done: a child finished. If it failed, mark its exception
-        // retrieved and remember it as first_failure_ if it is the first; once decided(), resume
-        // the gather's coroutine (once: woken_).
+        // retrieved and remember it as first_failure_ if it is the first; once outcome_known(),
+        // resume the gather's coroutine (once: woken_).
         (void)index;
 #else
         task_state& child = *tasks_[index];

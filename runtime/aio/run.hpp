@@ -8,10 +8,6 @@
 // end, whatever the outcome. The loop runs the driver's first step as an ordinary callback.
 // If the loop runs out of work while `main` is still suspended, nothing can ever resume it:
 // that is a lost wake-up, and run() says so instead of hanging.
-//
-// Lesson 04: the tasks still running when main returns are cancelled and given the chance to
-// finish before the loop goes away (main itself is not made a task: aio keeps the driver of
-// lesson 03, so main cannot be cancelled from outside).
 #pragma once
 
 #include "aio/coroutine.hpp"
@@ -42,8 +38,10 @@ private:
 };
 
 #if AIO_LESSON >= 4
-// Destroys the frames of the loop's tasks that are still not done when aio::run returns or
-// throws (lesson 04).
+// Lesson 04: the tasks still running when main returns are cancelled and given the chance to
+// finish before the loop goes away (main itself is not made a task: aio keeps the driver of
+// lesson 03, so main cannot be cancelled from outside). Those that never finish are destroyed
+// where they are suspended, when aio::run returns or throws.
 class abandon_tasks_on_exit {
 public:
     explicit abandon_tasks_on_exit(event_loop& loop) noexcept : loop_(loop) {}

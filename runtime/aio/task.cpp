@@ -142,12 +142,14 @@ void finish_task(promise_base& top) noexcept {
 }
 // ANCHOR_END: finish_task
 
+// ANCHOR: release_task
 void release_task(task_state& state) noexcept {
     if (--state.references > 0 || !state.finished) return;
     const std::exception_ptr& failure = exception_of(state);
     if (failure && !state.exception_retrieved && !state.cancelled) report_unretrieved(failure);
     state.top.destroy();
 }
+// ANCHOR_END: release_task
 
 void throw_not_done(const char* what) {
     throw std::logic_error(std::string(what) + ": the task is not done yet");

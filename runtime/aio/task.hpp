@@ -54,6 +54,7 @@ void cancel_remaining_tasks(event_loop& loop);
 // `report` says so on stderr (not when aio::run is already failing with an exception).
 std::size_t abandon_remaining_tasks(event_loop& loop, bool report) noexcept;
 
+// ANCHOR: cancellable_await
 // What every cancellable await of the runtime does around its suspension.
 class cancellable_await : public cancellable {
 protected:
@@ -82,8 +83,8 @@ protected:
         if (waiting_task_ && waiting_task_->suspended_in == this) waiting_task_->suspended_in = nullptr;
         loop.call_soon(coroutine);
     }
-
 };
+// ANCHOR_END: cancellable_await
 } // namespace detail
 
 // ANCHOR: task
@@ -149,10 +150,10 @@ private:
         if (!coro.handle_) throw std::invalid_argument("create_task: empty coroutine (moved from?)");
         if (coro.handle_.done() || coro.handle_.promise().state_ != detail::await_state::not_awaited)
             throw std::invalid_argument("create_task: the coroutine has already run");
+        promise_type& p = coro.handle_.promise();
+        detail::start_task(p.own_task_, p, coro.handle_, loop);   // if it throws, coro keeps the frame
         task t;
         t.frame_ = std::exchange(coro.handle_, {});
-        promise_type& p = t.frame_.promise();
-        detail::start_task(p.own_task_, p, t.frame_, loop);
         ++p.own_task_.references;   // this handle's
         return t;
     }
@@ -170,7 +171,7 @@ task_state& state_of(const task<T>& t) noexcept {
 
 // ANCHOR: create_task
 /// Schedules `coro` to run as a task on `loop` (asyncio's loop.create_task): its first step is
-/// the loop's next one. The loop need not be running yet (aio::run starts main this way).
+/// the loop's next one. The loop need not be running yet.
 template <typename T>
 task<T> create_task(coroutine<T> coro, event_loop& loop) {
     return task<T>::start(std::move(coro), loop);

@@ -503,6 +503,27 @@ TEST_CASE("child_done: a child failing after the gather failed is not reported a
     CHECK(err.text().find("never retrieved") == std::string::npos);
 }
 
+TEST_CASE("child_done: a child that failed before the gather looked is not reported as unretrieved") {
+    no_leaks check;
+    log_t log;
+    capture_stderr err;
+    auto main = [](log_t* log) -> aio::coroutine<std::string> {
+        std::string seen;
+        {
+            aio::task<int> early = aio::create_task(fail(log, "early"));
+            co_await aio::create_task(log_step(log, "helper"));   // early fails meanwhile
+            try {
+                co_await aio::gather(early, square(log, "s", 2));
+            } catch (const std::runtime_error& e) {
+                seen = e.what();
+            }
+        }   // early's last handle goes here
+        co_return seen;
+    };
+    CHECK(aio::run(main(&log)) == "early failed");
+    CHECK(err.text().find("never retrieved") == std::string::npos);
+}
+
 TEST_CASE("child_done: with return_exceptions the gather waits for all and returns the tasks") {
     no_leaks check;
     log_t log;

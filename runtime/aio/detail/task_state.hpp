@@ -4,7 +4,7 @@
 // besides its coroutine — who holds a handle to it, who waits for it, what it is suspended in,
 // whether someone asked to cancel it — lives in a task_state inside the promise of its top
 // coroutine. So creating a task costs exactly one allocation: its frame. (asyncio allocates a
-// separate Task object; we trade ~60 bytes in every frame for that.)
+// separate Task object; we trade ~90 bytes in every frame for that: 88 with g++ 12 on x86-64.)
 //
 // Every coroutine frame also knows which task it runs in (promise_base::task_), copied from its
 // awaiter when it is awaited: that is how an await deep inside a chain of coroutines finds the
