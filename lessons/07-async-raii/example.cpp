@@ -92,11 +92,12 @@ aio::coroutine<> main_coro() {
     std::vector<connection> servers;
     for (int i = 0; i < 3; ++i) servers.emplace_back("server" + std::to_string(i));
     aio::exit_stack stack;
-    co_await aio::async_with(stack, [&servers](aio::exit_stack* s) -> aio::coroutine<> {
-        for (connection& server : servers) co_await s->enter_async_context(server);
+    auto talk = [&servers](aio::exit_stack* s) -> aio::coroutine<> {   // named first: see
+        for (connection& server : servers) co_await s->enter_async_context(server);   // CODING.md
         s->push_async_callback([] { return say("the stack says goodbye first: last in, first out"); });
         std::printf("talking to %zu servers\n", servers.size());
-    });
+    };
+    co_await aio::async_with(stack, talk);
     std::printf("done\n");
 }
 

@@ -52,6 +52,7 @@ public:
         throw not_implemented("lesson 07, hole aexit: without an error, next() must find the "
                               "end; with one, athrow(error): swallowed -> true, the same error "
                               "back -> false, another exception -> it propagates");
+        co_return false;   // (never reached: keeps the stub a coroutine)
 #else
         if (!error) {
             std::optional<T> more = co_await generator_.next();

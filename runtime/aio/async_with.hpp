@@ -17,7 +17,8 @@
 // and async_with(cm, body) is the `async with` statement. The manager is taken by reference (it
 // may be move-only, and it outlives the statement); the body is a callable taking aenter()'s
 // result and returning coroutine<>, kept alive in async_with's frame while it runs — so even a
-// capturing lambda is safe here.
+// capturing lambda is safe here, lifetime-wise. (On g++ 12, name a lambda that captures anything
+// with a destructor before the co_await: CODING.md, miscompilation 1.)
 #pragma once
 
 #include "aio/coroutine.hpp"

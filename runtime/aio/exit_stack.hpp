@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <exception>
 #include <functional>
+#include <stdexcept>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -95,10 +96,10 @@ private:
     // Runs every cleanup, LIFO, each with the exception pending so far; returns what is left.
     coroutine<std::exception_ptr> unwind(std::exception_ptr pending) {
 #if AIO_EXERCISE == 7
-        (void)pending;
         throw not_implemented("lesson 07, hole unwind: pop and run each cleanup (last first) "
                               "with the pending exception; true clears it; a cleanup that throws "
                               "makes its exception pending if none is, else it is reported");
+        co_return pending;   // (never reached: keeps the stub a coroutine)
 #else
         while (!exits_.empty()) {
             exit_function exit = std::move(exits_.back());

@@ -219,6 +219,7 @@ coroutine<std::string> stream::read_line(std::size_t limit) {
     throw not_implemented("lesson 08, hole read_line: look for '\\n' in buffer_; until there is "
                           "one, fill_buffer() (more than `limit` bytes without one: "
                           "std::length_error; the end: hand out what is left)");
+    co_return std::string();   // (never reached: keeps the stub a coroutine)
 #else
     std::size_t searched = 0;   // the part of buffer_ known to hold no '\n'
     for (;;) {
@@ -260,6 +261,7 @@ coroutine<> stream::write(std::string bytes) {
     throw not_implemented("lesson 08, hole write: send() what you can (MSG_NOSIGNAL); when the "
                           "kernel's buffer is full (EAGAIN), await fd_wait(fd_, writable); repeat "
                           "until every byte is sent");
+    co_return;   // (never reached: keeps the stub a coroutine)
 #else
     std::size_t sent = 0;
     while (sent < bytes.size()) {
