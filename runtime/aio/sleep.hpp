@@ -85,9 +85,14 @@ private:
 
 // ANCHOR: sleep
 /// Suspends the awaiting coroutine for `delay` (asyncio.sleep); zero or less yields one step.
-/// Any std::chrono duration works; fractions of a nanosecond round up.
+/// Any std::chrono duration works; fractions of a nanosecond round up; a delay beyond 200 years
+/// (hours::max(), 1e300 s...) sleeps 200 years instead of overflowing the clock.
 template <typename Rep, typename Period>
 detail::sleeper sleep(std::chrono::duration<Rep, Period> delay) {
+    constexpr std::chrono::hours forever{24 * 365 * 200};
+    const std::chrono::duration<double> seconds = delay;
+    if (!(seconds > std::chrono::duration<double>::zero())) return detail::sleeper(duration::zero());
+    if (seconds >= forever) return detail::sleeper(forever);
     return detail::sleeper(std::chrono::ceil<duration>(delay));
 }
 // ANCHOR_END: sleep

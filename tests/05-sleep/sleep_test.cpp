@@ -93,6 +93,31 @@ TEST_CASE("schedule_wakeup: sleep(0s) lets callbacks already scheduled run first
     CHECK(log == log_t{"callback", "after sleep(0)"});
 }
 
+TEST_CASE("schedule_wakeup: sleep(0s) sets no timer: it wakes in the very next step") {
+    no_leaks check;
+    log_t log;
+    auto main = [](log_t* log) -> aio::coroutine<> {
+        aio::event_loop& loop = aio::get_running_loop();
+        loop.call_soon([log, &loop] { loop.call_soon([log] { log->push_back("two steps later"); }); });
+        co_await aio::sleep(0s);
+        log->push_back("after sleep(0)");
+        co_await aio::sleep(0s);   // let the second callback run before the loop stops
+    };
+    aio::run(main(&log), virtual_time);
+    CHECK(log == log_t{"after sleep(0)", "two steps later"});
+}
+
+TEST_CASE("schedule_wakeup: a delay too long for the clock sleeps 200 years, not zero") {
+    no_leaks check;
+    auto main = []() -> aio::coroutine<bool> {
+        aio::time_point start = aio::get_running_loop().time();
+        co_await aio::sleep(std::chrono::hours::max());
+        co_await aio::sleep(std::chrono::duration<double>(1e300));
+        co_return since(start) >= 2 * std::chrono::hours(24 * 365 * 200);
+    };
+    CHECK(aio::run(main(), virtual_time));
+}
+
 TEST_CASE("schedule_wakeup: a negative delay is a sleep(0), as in asyncio") {
     no_leaks check;
     auto main = []() -> aio::coroutine<aio::duration> {
@@ -156,6 +181,7 @@ TEST_CASE("cancel_sleep: cancelling a sleeping task wakes it with cancelled_erro
         CHECK(aio::get_running_loop().scheduled_timers() == 1);
         t.cancel();
         CHECK(aio::get_running_loop().scheduled_timers() == 0);   // its timer is gone already
+        log->push_back("cancel() returned");   // the task runs in a later step, not inside cancel()
         try {
             co_await t;
         } catch (const aio::cancelled_error&) {
@@ -164,7 +190,7 @@ TEST_CASE("cancel_sleep: cancelling a sleeping task wakes it with cancelled_erro
         co_return "not cancelled";
     };
     CHECK(aio::run(main(&log), virtual_time) == "cancelled after 1 s");
-    CHECK(log == log_t{"cleanup"});
+    CHECK(log == log_t{"cancel() returned", "cleanup"});
 }
 
 TEST_CASE("cancel_sleep: 100,000 cancelled sleeps leave no timer behind") {
@@ -176,6 +202,7 @@ TEST_CASE("cancel_sleep: 100,000 cancelled sleeps leave no timer behind") {
         co_await aio::sleep(0s);   // they all start, and sleep
         std::size_t peak = aio::get_running_loop().scheduled_timers();
         for (aio::task<>& t : sleepers) t.cancel();
+        CHECK(aio::get_running_loop().scheduled_timers() == 0);   // gone at cancel(), not when due
         co_await aio::gather(aio::return_exceptions, std::move(sleepers));
         CHECK(peak >= 100'000);
         co_return aio::get_running_loop().scheduled_timers();
@@ -202,6 +229,25 @@ TEST_CASE("cancel_sleep: a cancel after the timer fired, before the task ran, st
     };
     CHECK(aio::run(main(&log), virtual_time) == "cancelled");
     CHECK(log == log_t{"cleanup"});
+}
+
+TEST_CASE("cancel_sleep: a cancel just before the due timer runs, in the same step, resumes once") {
+    no_leaks check;
+    log_t log;
+    auto main = [](log_t* log) -> aio::coroutine<std::string> {
+        aio::task<> t;
+        // Created before t's timer, same deadline: runs first in the step where both fall due.
+        aio::get_running_loop().call_later(10ms, [&t] { t.cancel(); });
+        t = aio::create_task(nap(log, "woke up", 10ms));
+        try {
+            co_await t;
+        } catch (const aio::cancelled_error&) {
+            co_return "cancelled";
+        }
+        co_return "not cancelled";
+    };
+    CHECK(aio::run(main(&log), virtual_time) == "cancelled");
+    CHECK(log.empty());
 }
 
 TEST_CASE("cancel_sleep: a task cancelled before its sleep ends never sleeps at all") {
