@@ -181,13 +181,16 @@ void stream::check_open(const char* what) const {
 // ANCHOR: fill_buffer
 // Appends what the socket has to buffer_, waiting until it has something.
 coroutine<bool> stream::fill_buffer() {
-    constexpr std::size_t chunk = 65536;
+    // One scratch area per thread, used between two awaits only: receiving into it and appending
+    // what came copies just those bytes, where growing buffer_ by a whole chunk would first fill
+    // the chunk with zeros (64 KiB for a 100-byte request).
+    static thread_local char scratch[65536];
     for (;;) {
-        const std::size_t had = buffer_.size();
-        buffer_.resize(had + chunk);
-        ssize_t n = ::recv(fd_, buffer_.data() + had, chunk, 0);
-        buffer_.resize(had + (n > 0 ? static_cast<std::size_t>(n) : 0));
-        if (n > 0) co_return true;
+        ssize_t n = ::recv(fd_, scratch, sizeof scratch, 0);
+        if (n > 0) {
+            buffer_.append(scratch, static_cast<std::size_t>(n));
+            co_return true;
+        }
         if (n == 0) co_return false;   // the peer closed its side: end of the stream
         if (errno == EINTR) continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK) throw_os_error(errno, "recv");
