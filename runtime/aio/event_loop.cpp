@@ -104,7 +104,9 @@ timer_handle event_loop::call_later(duration delay, callback cb) {
     if (delay < duration::zero())
         throw std::invalid_argument("call_later: negative delay (" + std::to_string(delay.count()) +
                                     " ns)");
-    return call_at(time() + delay, std::move(cb));
+    // A deadline past the end of the clock (about 292 years of nanoseconds) is the end of it.
+    const time_point now = time();
+    return call_at(delay > time_point::max() - now ? time_point::max() : now + delay, std::move(cb));
 }
 
 timer_handle event_loop::call_at(time_point when, callback cb) {

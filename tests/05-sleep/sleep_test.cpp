@@ -113,7 +113,7 @@ TEST_CASE("schedule_wakeup: a delay too long for the clock sleeps 200 years, not
         aio::time_point start = aio::get_running_loop().time();
         co_await aio::sleep(std::chrono::hours::max());
         co_await aio::sleep(std::chrono::duration<double>(1e300));
-        co_return since(start) >= 2 * std::chrono::hours(24 * 365 * 200);
+        co_return since(start) >= std::chrono::hours(24 * 365 * 200);   // and no overflow (UBSan)
     };
     CHECK(aio::run(main(), virtual_time));
 }
