@@ -28,6 +28,7 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -285,18 +286,44 @@ class Tally:
             print("\n".join("        " + l for l in outcome.output.rstrip().split("\n")[-80:]))
 
 
-def compare_example(tally: Tally, binary: Path, l: Lesson) -> None:
-    ours = run_binary(binary, cwd=l.path)
-    py = l.path / "example.py"
-    if not py.exists():
-        tally.check(ours.code == 0, f"example {l.nn} runs", ours.output)
+def programs(l: Lesson) -> list[str]:
+    """A lesson's example programs: example.cpp, and capstone.cpp where there is one."""
+    return [name for name in ("example", "capstone") if (l.path / f"{name}.cpp").exists()]
+
+
+@contextmanager
+def lesson_server(l: Lesson):
+    """The arguments a lesson's programs are run with. A lesson with a serve.py (lesson 09) gets
+    a local web server for the length of the run, started here and stopped by its PID; its
+    programs are given its URL."""
+    script = l.path / "serve.py"
+    if not script.exists():
+        yield []
         return
-    theirs = subprocess.run([PYTHON, str(py)], cwd=l.path, capture_output=True, text=True,
-                            timeout=TIMEOUT_S)
+    server = subprocess.Popen([PYTHON, str(script)], cwd=l.path, stdout=subprocess.PIPE, text=True)
+    try:
+        port = server.stdout.readline().strip()
+        if not port.isdigit():
+            raise RuntimeError(f"{script.relative_to(ROOT)} did not print its port")
+        yield [f"http://127.0.0.1:{port}/"]
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def compare_example(tally: Tally, binary: Path, l: Lesson, name: str = "example") -> None:
+    with lesson_server(l) as args:
+        ours = run_binary(binary, args, cwd=l.path)
+        py = l.path / f"{name}.py"
+        if not py.exists():
+            tally.check(ours.code == 0, f"{name} {l.nn} runs", ours.output)
+            return
+        theirs = subprocess.run([PYTHON, str(py), *args], cwd=l.path, capture_output=True, text=True,
+                                timeout=TIMEOUT_S)
     same = ours.code == 0 and theirs.returncode == 0 and ours.output == theirs.stdout + theirs.stderr
     diff = "".join(difflib.unified_diff(theirs.stdout.splitlines(True), ours.output.splitlines(True),
-                                        "CPython (example.py)", "aio (example.cpp)"))
-    tally.check(same, f"example {l.nn} prints what CPython prints", diff or theirs.stderr)
+                                        f"CPython ({name}.py)", f"aio ({name}.cpp)"))
+    tally.check(same, f"{name} {l.nn} prints what CPython prints", diff or theirs.stderr)
 
 
 def cmd_test(args) -> int:
@@ -307,7 +334,7 @@ def cmd_test(args) -> int:
         targets = [b.target("reference", "test")]
     else:
         targets = [b.target(t, what) for t in tree_names(all_lessons)
-                   for what in (["test", "example"] if t.startswith("snap-") else ["test"])]
+                   for what in (["test", *programs(lesson(t[5:7]))] if t.startswith("snap-") else ["test"])]
     print(f"== building {len(targets)} binaries ({b.mode}, {b.cxx})", flush=True)
     started = time.time()
     if not b.make(targets):
@@ -325,7 +352,8 @@ def cmd_test(args) -> int:
             print(f"== lesson {l.dir}")
             tally.suite(run_binary(b.out / f"snap-{l.nn}" / "test"),
                         f"snapshot {l.nn}: suites {upto[0][:2]}..{l.nn}")
-            compare_example(tally, b.out / f"snap-{l.nn}" / "example", l)
+            for name in programs(l):
+                compare_example(tally, b.out / f"snap-{l.nn}" / name, l, name)
             ex = b.out / f"ex-{l.nn}" / "test"
             if len(upto) > 1:
                 tally.suite(run_binary(ex, [suite_filter(upto[:-1])]),
@@ -355,25 +383,29 @@ def cmd_run(args) -> int:
     b = Build(args.mode, args.cxx)
     chosen = [lesson(args.lesson)] if args.lesson else lessons()
     generate_trees()
-    if not b.make([b.target(f"snap-{l.nn}", "example") for l in chosen], quiet=True):
+    if not b.make([b.target(f"snap-{l.nn}", name) for l in chosen for name in programs(l)], quiet=True):
         return 1
     status = 0
     for l in chosen:
-        print(f"==== lesson {l.dir}: lessons/{l.dir}/example.cpp", flush=True)
-        ours = run_binary(b.out / f"snap-{l.nn}" / "example", cwd=l.path)
-        status |= ours.code != 0
-        if not args.lesson or not (l.path / "example.py").exists():
-            print(ours.output, end="", flush=True)
-            continue
-        theirs = subprocess.run([PYTHON, "example.py"], cwd=l.path, capture_output=True, text=True)
-        a, c = ours.output.splitlines(), (theirs.stdout + theirs.stderr).splitlines()
-        width = max([len(x) for x in a] + [len("aio (example.cpp)")])
-        print(f"{'aio (example.cpp)':<{width}} | CPython (example.py)")
-        print(f"{'-' * width}-+-{'-' * 20}")
-        for i in range(max(len(a), len(c))):
-            left, right = (a[i] if i < len(a) else ""), (c[i] if i < len(c) else "")
-            print(f"{left:<{width}} {'|' if left == right else '≠'} {right}")
-        print("same output" if a == c else "the outputs DIFFER")
+        for name in programs(l):
+            print(f"==== lesson {l.dir}: lessons/{l.dir}/{name}.cpp", flush=True)
+            with lesson_server(l) as server_args:
+                ours = run_binary(b.out / f"snap-{l.nn}" / name, server_args, cwd=l.path)
+                status |= ours.code != 0
+                if not args.lesson or not (l.path / f"{name}.py").exists():
+                    print(ours.output, end="", flush=True)
+                    continue
+                theirs = subprocess.run([PYTHON, f"{name}.py", *server_args], cwd=l.path,
+                                        capture_output=True, text=True)
+            a, c = ours.output.splitlines(), (theirs.stdout + theirs.stderr).splitlines()
+            left_title = f"aio ({name}.cpp)"
+            width = max([len(x) for x in a] + [len(left_title)])
+            print(f"{left_title:<{width}} | CPython ({name}.py)")
+            print(f"{'-' * width}-+-{'-' * 20}")
+            for i in range(max(len(a), len(c))):
+                left, right = (a[i] if i < len(a) else ""), (c[i] if i < len(c) else "")
+                print(f"{left:<{width}} {'|' if left == right else '≠'} {right}")
+            print("same output" if a == c else "the outputs DIFFER")
     return status
 
 
@@ -689,7 +721,9 @@ def install_check(b: Build) -> bool:
     if flags.returncode != 0 or built.returncode != 0:
         print(flags.stderr, built.stderr)
         return False
-    return subprocess.run([str(exe)], cwd=last.path, capture_output=True).returncode == 0
+    with lesson_server(last) as args:
+        return subprocess.run([str(exe), *args], cwd=last.path, capture_output=True,
+                              timeout=TIMEOUT_S).returncode == 0
 
 
 def cmd_install(args) -> int:

@@ -15,13 +15,16 @@ need python3     command -v python3
 need unifdef     command -v unifdef
 need doctest-dev test -f /usr/include/doctest/doctest.h
 need pkg-config  command -v pkg-config
+# Lesson 09 (HTTP): its examples' originals use aiohttp, its tests talk to nginx and curl.
+need python3-aiohttp /usr/bin/python3 -c "import aiohttp"
+need nginx-light     test -x /usr/sbin/nginx
+need curl            command -v curl
 if [ "${1:-}" = clang ]; then
     need clang   command -v clang++
 fi
 if [ "${1:-}" = peers ]; then   # the benchmark harness's peers (../shared/peers), nothing else
     need libboost1.81-dev test -f /usr/include/boost/asio.hpp
     need python3-uvloop   /usr/bin/python3 -c "import uvloop"
-    need python3-aiohttp  /usr/bin/python3 -c "import aiohttp"
     need wrk              command -v wrk
     need nginx-light      test -x /usr/sbin/nginx
 fi

@@ -29,3 +29,7 @@
 #if AIO_LESSON >= 8
 #include "aio/stream.hpp"
 #endif // lesson 08
+#if AIO_LESSON >= 9
+#include "aio/http_client.hpp"
+#include "aio/http_server.hpp"
+#endif // lesson 09

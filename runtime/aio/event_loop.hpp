@@ -38,6 +38,9 @@
 #if AIO_LESSON >= 3
 #include <coroutine>
 #endif // lesson 03
+#if AIO_LESSON >= 9
+#include <memory>
+#endif // lesson 09
 
 namespace aio {
 
@@ -124,6 +127,11 @@ public:
     /// Asks run_forever()/run_until_idle() to return after the current step.
     void stop();
     bool is_running() const { return running_; }
+#if AIO_LESSON >= 9
+    /// Expires when the loop is destroyed: for an object that registered with the loop and may
+    /// outlive it (lesson 09's streams), to know whether there is still a loop to unregister from.
+    std::weak_ptr<const void> liveness() const { return alive_; }
+#endif // lesson 09
 
 private:
     friend class timer_handle;
@@ -175,6 +183,9 @@ private:
     std::size_t watched_fds_ = 0;
     bool running_ = false;
     bool stopping_ = false;
+#if AIO_LESSON >= 9
+    std::shared_ptr<const void> alive_ = std::make_shared<char>();
+#endif // lesson 09
 };
 
 /// The loop running on this thread (asyncio.get_running_loop). Throws std::runtime_error when

@@ -99,8 +99,9 @@ void no_delay(int fd) {
 
 } // namespace
 
-incomplete_read_error::incomplete_read_error(std::string partial_bytes, std::size_t expected_bytes)
-    : std::runtime_error("read_exactly: the stream ended after " + std::to_string(partial_bytes.size()) +
+incomplete_read_error::incomplete_read_error(std::string partial_bytes, std::size_t expected_bytes,
+                                             const char* call)
+    : std::runtime_error(std::string(call) + ": the stream ended after " + std::to_string(partial_bytes.size()) +
                          " of " + std::to_string(expected_bytes) + " bytes"),
       partial(std::move(partial_bytes)), expected(expected_bytes) {}
 
@@ -158,11 +159,18 @@ stream::stream(int fd) : fd_(fd) {
 }
 
 stream::stream(stream&& other) noexcept
-    : fd_(std::exchange(other.fd_, -1)), buffer_(std::move(other.buffer_)) {}
+    : fd_(std::exchange(other.fd_, -1)), buffer_(std::move(other.buffer_)) {
+#if AIO_LESSON >= 9
+    other.read_interest_.stop();   // the loop's callback knows `other`; we register anew
+#endif // lesson 09
+}
 
 stream& stream::operator=(stream&& other) noexcept {
     if (this != &other) {
         close();
+#if AIO_LESSON >= 9
+        other.read_interest_.stop();
+#endif // lesson 09
         fd_ = std::exchange(other.fd_, -1);
         buffer_ = std::move(other.buffer_);
     }
@@ -170,6 +178,9 @@ stream& stream::operator=(stream&& other) noexcept {
 }
 
 void stream::close() noexcept {
+#if AIO_LESSON >= 9
+    read_interest_.stop();   // remove first, close after
+#endif // lesson 09
     if (fd_ >= 0) ::close(std::exchange(fd_, -1));
     buffer_.clear();
 }
@@ -179,6 +190,33 @@ void stream::check_open(const char* what) const {
 }
 
 // ANCHOR: fill_buffer
+#if AIO_LESSON >= 9
+// Appends what the socket has to buffer_, waiting until it has something.
+//
+// Lesson 09: when the last recv emptied the socket (it returned less than it could take), wait
+// for epoll to say there is more instead of asking recv first and hearing EAGAIN: that was a
+// wasted system call per request. Waiting first is safe because the fd's registration is
+// level-triggered: bytes that are already there wake us at the very next epoll_wait.
+coroutine<bool> stream::fill_buffer() {
+    static thread_local char scratch[65536];
+    for (;;) {
+        if (drained_) {
+            co_await read_interest_.wait(fd_);
+            check_open("read");
+        }
+        ssize_t n = ::recv(fd_, scratch, sizeof scratch, 0);
+        if (n > 0) {
+            drained_ = static_cast<std::size_t>(n) < sizeof scratch;
+            buffer_.append(scratch, static_cast<std::size_t>(n));
+            co_return true;
+        }
+        if (n == 0) co_return false;   // the peer closed its side: end of the stream
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) throw_os_error(errno, "recv");
+        drained_ = true;
+    }
+}
+#else
 // Appends what the socket has to buffer_, waiting until it has something.
 coroutine<bool> stream::fill_buffer() {
     // One scratch area per thread, used between two awaits only: receiving into it and appending
@@ -198,6 +236,7 @@ coroutine<bool> stream::fill_buffer() {
         check_open("read");
     }
 }
+#endif // lesson 09
 // ANCHOR_END: fill_buffer
 
 coroutine<std::string> stream::read(std::size_t max_bytes) {
@@ -254,6 +293,36 @@ coroutine<std::string> stream::read_exactly(std::size_t n) {
     buffer_.erase(0, n);
     co_return out;
 }
+
+#if AIO_LESSON >= 9
+// ANCHOR: read_until
+coroutine<std::string> stream::read_until(std::string separator, std::size_t limit) {
+    check_open("read_until");
+    if (separator.empty()) throw std::invalid_argument("read_until: empty separator");
+    busy_flag busy(reading_, "read_until");
+    std::size_t searched = 0;   // where the separator may still start
+    for (;;) {
+        std::size_t at = buffer_.find(separator, searched);
+        std::size_t end = at == std::string::npos ? buffer_.size() : at + separator.size();
+        if (end > limit)
+            throw std::length_error("read_until: no separator within " + std::to_string(limit) +
+                                    " bytes");
+        if (at != std::string::npos) {
+            std::string out = buffer_.substr(0, end);
+            buffer_.erase(0, end);
+            co_return out;
+        }
+        // The separator may straddle what we have and what comes next.
+        searched = buffer_.size() < separator.size() ? 0 : buffer_.size() - separator.size() + 1;
+        if (!co_await fill_buffer()) {
+            std::string partial = std::exchange(buffer_, {});
+            const std::size_t got = partial.size();
+            throw incomplete_read_error(std::move(partial), got + separator.size(), "read_until");
+        }
+    }
+}
+// ANCHOR_END: read_until
+#endif // lesson 09
 
 // ANCHOR: write
 coroutine<> stream::write(std::string bytes) {

@@ -24,6 +24,9 @@
 #include "aio/coroutine.hpp"
 #include "aio/event_loop.hpp"
 #include "aio/task.hpp"
+#if AIO_LESSON >= 9
+#include "aio/detail/read_interest.hpp"
+#endif // lesson 09
 
 #include <cstddef>
 #include <cstdint>
@@ -36,7 +39,7 @@ namespace aio {
 /// read_exactly() met the end of the stream first (asyncio.IncompleteReadError).
 class incomplete_read_error : public std::runtime_error {
 public:
-    incomplete_read_error(std::string partial, std::size_t expected);
+    incomplete_read_error(std::string partial, std::size_t expected, const char* call = "read_exactly");
     std::string partial;    // what was read before the end
     std::size_t expected;   // how much was asked for
 };
@@ -98,6 +101,11 @@ public:
     coroutine<std::string> read_line(std::size_t limit = 65536);
     /// Exactly `n` bytes, or incomplete_read_error if the stream ends first.
     coroutine<std::string> read_exactly(std::size_t n);
+#if AIO_LESSON >= 9
+    /// Everything up to and including `separator` (asyncio's readuntil): std::length_error if it
+    /// is not within `limit` bytes, incomplete_read_error if the stream ends first.
+    coroutine<std::string> read_until(std::string separator, std::size_t limit = 65536);
+#endif // lesson 09
     /// Returns when the kernel has accepted every byte (waits while its buffer is full).
     coroutine<> write(std::string bytes);
     /// Closes the socket now. Reading or writing afterwards is an error.
@@ -113,6 +121,10 @@ private:
     int fd_ = -1;
     std::string buffer_;   // read ahead, not yet handed out
     bool reading_ = false, writing_ = false;   // one reader and one writer at a time
+#if AIO_LESSON >= 9
+    detail::read_interest read_interest_;   // keeps the fd registered between reads
+    bool drained_ = false;                  // the last recv emptied the socket
+#endif // lesson 09
 };
 // ANCHOR_END: stream
 

@@ -83,6 +83,13 @@ protected:
         if (waiting_task_ && waiting_task_->suspended_in == this) waiting_task_->suspended_in = nullptr;
         loop.call_soon(coroutine);
     }
+#if AIO_LESSON >= 9
+    // The same, resuming it now, from inside a loop callback (lesson 09's read_interest).
+    void resume_now(std::coroutine_handle<> coroutine) {
+        if (waiting_task_ && waiting_task_->suspended_in == this) waiting_task_->suspended_in = nullptr;
+        coroutine.resume();
+    }
+#endif // lesson 09
 };
 // ANCHOR_END: cancellable_await
 } // namespace detail

@@ -205,18 +205,17 @@ TEST_CASE("start_watching: the callback stops watching the fd before the corouti
     no_leaks check;
     auto main = []() -> aio::coroutine<bool> {
         socket_pair pair;
-        aio::stream s(::dup(pair.fd[0]));
-        aio::task<std::string> reader = aio::create_task([](aio::stream* s) -> aio::coroutine<std::string> {
-            std::string line = co_await s->read_line();
-            co_return line;
-        }(&s));
-        co_await aio::sleep(0s);   // the reader starts, finds nothing, and waits
-        CHECK(::write(pair.fd[1], "x\n", 2) == 2);
+        const int fd = pair.fd[0];
+        aio::task<int> waiter = aio::create_task([](int fd) -> aio::coroutine<int> {
+            co_await aio::detail::fd_wait(fd, aio::detail::fd_wait::readable);
+            co_return fd;
+        }(fd));
+        co_await aio::sleep(0s);   // the waiter starts and waits
+        CHECK(::write(pair.fd[1], "x", 1) == 1);
         co_await aio::sleep(0s);   // next step: the fd's callback runs, after us
-        co_await aio::sleep(0s);   // and now we run before the reader resumes
-        CHECK_FALSE(aio::get_running_loop().remove_reader(s.fd()));
-        std::string line = co_await reader;
-        co_return line == "x\n";
+        co_await aio::sleep(0s);   // and now we run before the waiter resumes
+        CHECK_FALSE(aio::get_running_loop().remove_reader(fd));
+        co_return co_await waiter == fd;
     };
     CHECK(aio::run(main()));
 }

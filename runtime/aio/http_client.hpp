@@ -1,0 +1,96 @@
+// aio/http_client.hpp — lesson 09: an HTTP/1.1 client session (aiohttp's ClientSession).
+//
+//     aio::http::client_session session;
+//     aio::http::response page = co_await session.get("http://127.0.0.1:8080/");
+//     std::cout << page.status << "\n" << page.body;
+//
+// Design principles:
+//  * A session keeps connections alive and reuses them: the second request to the same host
+//    and port makes no new connection (no handshake, no new socket). A connection goes back to
+//    the session only once its response was read to the end and both sides agreed to keep it.
+//  * A reused connection may have been closed by the server while it sat idle. If the request
+//    fails before a single byte of the answer came, it is sent again on a new connection, once
+//    (as aiohttp does); any later failure is the caller's.
+//  * Everything has a bound: the time (one timeout for the whole request, redirects included),
+//    the redirects, the size of a head and of a body. Past a bound, an exception says which.
+//  * An HTTP error status is a response, not an exception (aiohttp's default).
+//
+// Simplified: no TLS (http:// only), no cookies, no proxies, no compression, no streaming of
+// bodies (a body is read whole into a string), no limit on the number of connections (bound the
+// number of requests in flight instead: see the lesson's capstone). Host names other than IP
+// literals and "localhost" are looked up with a blocking getaddrinfo, which freezes the loop
+// while DNS answers: a bug that lesson 12 fixes with a thread.
+#pragma once
+
+#include "aio/coroutine.hpp"
+#include "aio/event_loop.hpp"
+#include "aio/http_message.hpp"
+#include "aio/stream.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace aio::http {
+
+/// The request did not finish within client_options::timeout (asyncio.TimeoutError).
+class timeout_error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// More redirects than client_options::max_redirects (aiohttp's TooManyRedirects).
+class too_many_redirects : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct client_options {
+    duration timeout = std::chrono::seconds(30);   // per request, redirects included
+    int max_redirects = 10;
+    std::size_t max_head = 64 * 1024;              // status line and headers
+    std::size_t max_body = 64 * 1024 * 1024;
+};
+
+// ANCHOR: client_session
+class client_session {
+public:
+    explicit client_session(client_options options = {}) : options_(options) {}
+    client_session(const client_session&) = delete;   // it owns connections
+    client_session& operator=(const client_session&) = delete;
+
+    /// GET `url` (http://host[:port]/path), following redirects.
+    coroutine<response> get(std::string url, headers extra = {});
+    /// Any method, with a body (sent with a Content-Length) and extra headers.
+    coroutine<response> request(std::string method, std::string url, std::string body = {},
+                                headers extra = {});
+
+    /// Connections kept alive, waiting for the next request.
+    std::size_t idle_connections() const noexcept { return idle_.size(); }
+    /// Closes the idle connections (the destructor does too).
+    void close() noexcept { idle_.clear(); }
+
+private:
+    struct idle_connection {
+        std::string authority;   // "host:port"
+        stream conn;
+    };
+    coroutine<response> follow_redirects(std::string method, url where, std::string body, headers extra);
+    coroutine<response> exchange(const std::string& method, const url& where, const std::string& body,
+                                 const headers& extra);
+    coroutine<response> exchange_on(stream& conn, const std::string& method, const url& where,
+                                    const std::string& request_bytes, bool& answered);
+    stream take_idle(const std::string& authority);
+
+    client_options options_;
+    std::vector<idle_connection> idle_;
+};
+// ANCHOR_END: client_session
+
+/// One GET with a session of its own (aiohttp's `async with ClientSession() as s: await s.get()`).
+coroutine<response> get(std::string url, client_options options = {});
+
+} // namespace aio::http

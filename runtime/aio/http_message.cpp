@@ -1,0 +1,334 @@
+// aio/http_message.cpp — lesson 09: parsing HTTP/1.1 heads, bodies' framing, URLs.
+#include "aio/http_message.hpp"
+#include "aio/not_implemented.hpp"
+
+#include <charconv>
+#include <limits>
+
+namespace aio::http {
+
+namespace {
+
+[[noreturn]] void fail(const std::string& what) { throw protocol_error(what); }
+
+// A printable rendering of untrusted bytes for an error message: at most 40 of them, escaped.
+std::string quote(std::string_view bytes) {
+    std::string out = "\"";
+    for (char c : bytes.substr(0, 40)) {
+        auto u = static_cast<unsigned char>(c);
+        if (u >= 0x20 && u < 0x7f && c != '"' && c != '\\') {
+            out += c;
+        } else {
+            const char* hex = "0123456789abcdef";
+            out += "\\x";
+            out += hex[u >> 4];
+            out += hex[u & 15];
+        }
+    }
+    return out + (bytes.size() > 40 ? "\"..." : "\"");
+}
+
+char lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+// RFC 9110's tchar: what a method or a header name is made of.
+bool is_token_char(char c) noexcept {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+    switch (c) {
+    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
+    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+        return true;
+    default:
+        return false;
+    }
+}
+
+bool is_token(std::string_view s) noexcept {
+    if (s.empty()) return false;
+    for (char c : s)
+        if (!is_token_char(c)) return false;
+    return true;
+}
+
+std::string_view trim(std::string_view s) noexcept {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+// Splits off the next CRLF-terminated line; a bare CR or LF inside it is an error.
+std::string_view next_line(std::string_view& rest) {
+    std::size_t end = rest.find("\r\n");
+    if (end == std::string_view::npos) fail("header block does not end with an empty line");
+    std::string_view line = rest.substr(0, end);
+    for (char c : line)   // (a plain loop: find_first_of calls memchr once per character)
+        if (c == '\r' || c == '\n') fail("bare CR or LF in header line " + quote(line));
+    rest.remove_prefix(end + 2);
+    return line;
+}
+
+// "HTTP/1.1" -> 1; anything but HTTP/1.0 and HTTP/1.1 is an error.
+int parse_version(std::string_view v) {
+    if (v == "HTTP/1.1") return 1;
+    if (v == "HTTP/1.0") return 0;
+    fail("unsupported HTTP version " + quote(v));
+}
+
+// The header lines after the first line, up to the empty line that must end the head.
+headers parse_fields(std::string_view rest) {
+    headers h;
+    h.reserve(8);   // most messages have a few: one allocation, not one per doubling
+    for (;;) {
+        std::string_view line = next_line(rest);
+        if (line.empty()) break;
+        if (line.front() == ' ' || line.front() == '\t')
+            fail("folded header line " + quote(line) + " (obsolete, refused)");
+        std::size_t colon = line.find(':');
+        if (colon == std::string_view::npos) fail("header line without a colon: " + quote(line));
+        std::string_view name = line.substr(0, colon);
+        if (!is_token(name)) fail("invalid header name " + quote(name));
+        std::string_view value = trim(line.substr(colon + 1));
+        for (char c : value) {
+            auto u = static_cast<unsigned char>(c);
+            if ((u < 0x20 && c != '\t') || u == 0x7f) fail("control character in header " + quote(name));
+        }
+        if (h.size() == max_header_fields)
+            fail("more than " + std::to_string(max_header_fields) + " header fields");
+        h.add(std::string(name), std::string(value));
+    }
+    if (!rest.empty()) fail("bytes after the end of the header block");
+    return h;
+}
+
+// A whole decimal number, nothing else, that fits in 64 bits.
+std::uint64_t parse_decimal(std::string_view s, const char* what) {
+    std::uint64_t n = 0;
+    auto [end, error] = std::from_chars(s.data(), s.data() + s.size(), n);
+    if (s.empty() || s.front() == '+' || error != std::errc() || end != s.data() + s.size())
+        fail(std::string("invalid ") + what + " " + quote(s));
+    return n;
+}
+
+} // namespace
+
+bool equal_ignoring_case(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (lower(a[i]) != lower(b[i])) return false;
+    return true;
+}
+
+const std::string* headers::find(std::string_view name) const noexcept {
+    for (const field& f : fields_)
+        if (equal_ignoring_case(f.first, name)) return &f.second;
+    return nullptr;
+}
+
+std::string headers::get(std::string_view name, std::string_view fallback) const {
+    const std::string* value = find(name);
+    return value ? *value : std::string(fallback);
+}
+
+bool headers::has_token(std::string_view name, std::string_view token) const noexcept {
+    for (const field& f : fields_) {
+        if (!equal_ignoring_case(f.first, name)) continue;
+        std::string_view rest = f.second;
+        while (!rest.empty()) {
+            std::size_t comma = rest.find(',');
+            if (equal_ignoring_case(trim(rest.substr(0, comma)), token)) return true;
+            rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+        }
+    }
+    return false;
+}
+
+// ANCHOR: parse_request_head
+request_head parse_request_head(std::string_view head) {
+#if AIO_EXERCISE == 9
+    (void)head;
+    throw not_implemented("lesson 09, hole parse_request_head: take the first line with next_line(); "
+                          "split it at exactly two spaces into method (a token), target (no spaces "
+                          "or controls) and version (parse_version); the rest is parse_fields()");
+#else
+    std::string_view rest = head;
+    std::string_view line = next_line(rest);
+    // method SP target SP version: exactly two single spaces.
+    std::size_t first = line.find(' ');
+    std::size_t second = first == std::string_view::npos ? first : line.find(' ', first + 1);
+    if (second == std::string_view::npos || line.find(' ', second + 1) != std::string_view::npos)
+        fail("malformed request line " + quote(line));
+    request_head r;
+    std::string_view method = line.substr(0, first);
+    std::string_view target = line.substr(first + 1, second - first - 1);
+    if (!is_token(method)) fail("invalid method " + quote(method));
+    if (target.empty()) fail("empty request target");
+    for (char c : target)
+        if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) fail("invalid request target " + quote(target));
+    r.method = method;
+    r.target = target;
+    r.minor_version = parse_version(line.substr(second + 1));
+    r.headers = parse_fields(rest);
+    return r;
+#endif
+}
+// ANCHOR_END: parse_request_head
+
+response_head parse_response_head(std::string_view head) {
+    std::string_view rest = head;
+    std::string_view line = next_line(rest);
+    // version SP 3DIGIT SP reason (the reason may be empty, and contain spaces)
+    if (line.size() < 12 || line[8] != ' ' || (line.size() > 12 && line[12] != ' '))
+        fail("malformed status line " + quote(line));
+    response_head r;
+    r.minor_version = parse_version(line.substr(0, 8));
+    std::string_view code = line.substr(9, 3);
+    for (char c : code)
+        if (c < '0' || c > '9') fail("malformed status code " + quote(code));
+    r.status = (code[0] - '0') * 100 + (code[1] - '0') * 10 + (code[2] - '0');
+    if (r.status < 100) fail("status code " + std::string(code) + " out of range");
+    if (line.size() > 13) r.reason = line.substr(13);
+    r.headers = parse_fields(rest);
+    return r;
+}
+
+namespace {
+// Content-Length and Transfer-Encoding, shared by requests and responses.
+body_framing framing_from_headers(const headers& h, body_framing otherwise) {
+    const std::string* length = nullptr;
+    bool chunked = false;
+    for (const auto& [name, value] : h) {
+        if (equal_ignoring_case(name, "Transfer-Encoding")) {
+            if (!equal_ignoring_case(trim(value), "chunked"))
+                fail("unsupported Transfer-Encoding " + quote(value));
+            if (chunked) fail("Transfer-Encoding: chunked given twice");
+            chunked = true;
+        } else if (equal_ignoring_case(name, "Content-Length")) {
+            if (length != nullptr && *length != value) fail("conflicting Content-Length headers");
+            length = &value;
+        }
+    }
+    if (chunked && length != nullptr) fail("both Content-Length and Transfer-Encoding: chunked");
+    if (chunked) return {body_framing::chunked, 0};
+    if (length != nullptr) return {body_framing::content_length, parse_decimal(*length, "Content-Length")};
+    return otherwise;
+}
+} // namespace
+
+body_framing request_body_framing(const request_head& head) {
+    return framing_from_headers(head.headers, {body_framing::none, 0});
+}
+
+body_framing response_body_framing(const response_head& head, std::string_view request_method) {
+    // No body, whatever the headers say: answers to HEAD, 1xx, 204 No Content, 304 Not Modified.
+    if (request_method == "HEAD" || head.status < 200 || head.status == 204 || head.status == 304)
+        return {body_framing::none, 0};
+    return framing_from_headers(head.headers, {body_framing::until_close, 0});
+}
+
+bool keeps_alive(int minor_version, const headers& h) noexcept {
+    if (h.has_token("Connection", "close")) return false;
+    return minor_version >= 1 || h.has_token("Connection", "keep-alive");
+}
+
+// ANCHOR: parse_chunk_size
+std::uint64_t parse_chunk_size(std::string_view line) {
+    if (line.size() < 2 || line.substr(line.size() - 2) != "\r\n") fail("chunk size line without CRLF");
+    line.remove_suffix(2);
+    std::string_view digits = line.substr(0, line.find(';'));   // chunk extensions are ignored
+    digits = trim(digits);
+    std::uint64_t size = 0;
+    auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), size, 16);
+    if (digits.empty() || error != std::errc() || end != digits.data() + digits.size())
+        fail("invalid chunk size " + quote(line));
+    return size;
+}
+// ANCHOR_END: parse_chunk_size
+
+std::string url::authority() const {
+    std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;   // IPv6
+    return port == 80 ? h : h + ":" + std::to_string(port);
+}
+
+url parse_url(std::string_view text) {
+    constexpr std::string_view scheme = "http://";
+    if (text.substr(0, scheme.size()) != scheme) {
+        if (text.substr(0, 8) == "https://") fail("https is not supported (aio has no TLS): " + quote(text));
+        fail("not an http:// URL: " + quote(text));
+    }
+    std::string_view rest = text.substr(scheme.size());
+    std::size_t slash = rest.find_first_of("/?#");
+    std::string_view authority = rest.substr(0, slash);
+    url u;
+    std::string_view target = slash == std::string_view::npos ? "/" : rest.substr(slash);
+    target = target.substr(0, target.find('#'));   // the fragment stays with the client
+    u.target = target.empty() || target.front() != '/' ? "/" + std::string(target) : std::string(target);
+    if (authority.find('@') != std::string_view::npos) fail("user info in URLs is not supported: " + quote(text));
+    std::string_view port;
+    if (!authority.empty() && authority.front() == '[') {   // [::1]:8080
+        std::size_t close = authority.find(']');
+        if (close == std::string_view::npos) fail("unterminated IPv6 address in " + quote(text));
+        u.host = authority.substr(1, close - 1);
+        std::string_view after = authority.substr(close + 1);
+        if (!after.empty() && after.front() != ':') fail("malformed authority in " + quote(text));
+        if (!after.empty()) port = after.substr(1);
+    } else {
+        std::size_t colon = authority.find(':');
+        u.host = authority.substr(0, colon);
+        if (colon != std::string_view::npos) port = authority.substr(colon + 1);
+    }
+    if (u.host.empty()) fail("no host in URL " + quote(text));
+    for (char c : u.target)
+        if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) fail("space or control character in URL " + quote(text));
+    if (!port.empty() || authority.back() == ':') {
+        std::uint64_t p = 0;
+        try {
+            p = parse_decimal(port, "port");
+        } catch (const protocol_error&) {
+            fail("invalid port in URL " + quote(text));
+        }
+        if (p == 0 || p > 65535) fail("port out of range in URL " + quote(text));
+        u.port = static_cast<std::uint16_t>(p);
+    }
+    return u;
+}
+
+url resolve_location(const url& base, std::string_view location) {
+    if (location.substr(0, 7) == "http://" || location.substr(0, 8) == "https://") return parse_url(location);
+    if (location.substr(0, 2) == "//") return parse_url("http:" + std::string(location));
+    url u = base;
+    if (!location.empty() && location.front() == '/') {
+        u.target = location;
+    } else {   // relative to the base's directory
+        std::string_view path = base.target.substr(0, base.target.find('?'));
+        u.target = std::string(path.substr(0, path.rfind('/') + 1)) + std::string(location);
+    }
+    for (char c : u.target)
+        if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) fail("invalid Location " + quote(location));
+    return u;
+}
+
+std::string_view reason_phrase(int status) noexcept {
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 303: return "See Other";
+    case 304: return "Not Modified";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 411: return "Length Required";
+    case 413: return "Content Too Large";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    default: return "";
+    }
+}
+
+} // namespace aio::http

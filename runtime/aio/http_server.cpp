@@ -1,0 +1,142 @@
+// aio/http_server.cpp — lesson 09: serve() and the per-connection loop (see http_server.hpp).
+#include "aio/http_server.hpp"
+#include "aio/cancelled_error.hpp"
+#include "aio/http_body.hpp"
+
+#include <cstdio>
+#include <memory>
+#include <stdexcept>
+#include <system_error>
+#include <utility>
+
+namespace aio::http {
+
+// ANCHOR: response_bytes
+std::string response_bytes(const response& r, bool keep_alive, bool head_only) {
+    if (r.status < 100 || r.status > 999)
+        throw std::invalid_argument("response: status " + std::to_string(r.status) + " out of range");
+    std::string_view reason = r.reason.empty() ? reason_phrase(r.status) : std::string_view(r.reason);
+    std::string out;
+    out.reserve(128 + r.body.size());
+    out += "HTTP/1.1 ";
+    out += std::to_string(r.status);
+    out += ' ';
+    out += reason;
+    out += "\r\n";
+    for (const auto& [name, value] : r.headers) {
+        // The framing is ours to say; a handler's own would contradict it.
+        if (equal_ignoring_case(name, "Content-Length") || equal_ignoring_case(name, "Connection") ||
+            equal_ignoring_case(name, "Transfer-Encoding"))
+            continue;
+        if (name.find_first_of(":\r\n") != std::string::npos || value.find_first_of("\r\n") != std::string::npos)
+            throw std::invalid_argument("response: header " + name + " contains CR, LF or ':'");
+        out.append(name).append(": ").append(value).append("\r\n");
+    }
+    if (!r.headers.contains("Content-Type")) out += "Content-Type: text/plain; charset=utf-8\r\n";
+    out.append("Content-Length: ").append(std::to_string(r.body.size())).append("\r\n");
+    if (!keep_alive) out += "Connection: close\r\n";
+    out += "\r\n";
+    if (!head_only) out += r.body;
+    return out;
+}
+// ANCHOR_END: response_bytes
+
+namespace {
+
+// Answers a request we could not read, and says why; the connection is closed after it.
+coroutine<> refuse(stream& conn, int status, std::string why) {
+    response r;
+    r.status = status;
+    r.body = std::move(why) + "\n";
+    co_await conn.write(response_bytes(r, false));
+}
+
+// ANCHOR: serve_connection
+coroutine<> serve_connection(stream conn, std::shared_ptr<const handler> on_request, server_options options) {
+    for (;;) {
+        std::string bytes;
+        try {
+            bytes = co_await conn.read_until("\r\n\r\n", options.max_head);
+        } catch (const incomplete_read_error&) {
+            co_return;   // the client closed the connection (between requests, or in the middle)
+        } catch (const std::length_error&) {
+            bytes.clear();
+        }
+        if (bytes.empty()) {
+            co_await refuse(conn, 431, "request head larger than " + std::to_string(options.max_head) + " bytes");
+            co_return;
+        }
+        request_head head;
+        body_framing framing;
+        std::string error;
+        try {
+            head = parse_request_head(bytes);
+            framing = request_body_framing(head);
+        } catch (const protocol_error& e) {
+            error = e.what();
+        }
+        if (!error.empty()) {
+            co_await refuse(conn, 400, std::move(error));
+            co_return;
+        }
+        if (framing.kind == body_framing::content_length && framing.length > options.max_body) {
+            co_await refuse(conn, 413, "body larger than " + std::to_string(options.max_body) + " bytes");
+            co_return;
+        }
+        request req;
+        try {
+            if (framing.kind != body_framing::none)
+                req.body = co_await read_body(conn, framing, options.max_body);
+        } catch (const protocol_error& e) {
+            error = e.what();
+        }
+        if (!error.empty()) {
+            co_await refuse(conn, 400, std::move(error));
+            co_return;
+        }
+        req.method = std::move(head.method);
+        req.target = std::move(head.target);
+        req.headers = std::move(head.headers);
+        const bool keep_alive = keeps_alive(head.minor_version, req.headers);
+        const bool head_only = req.method == "HEAD";
+        response r;
+        try {
+            r = co_await (*on_request)(std::move(req));
+        } catch (const cancelled_error&) {
+            throw;   // the server is shutting down: not the handler's failure
+        } catch (const std::exception& e) {
+            const std::string_view request_line = std::string_view(bytes).substr(0, bytes.find('\r'));
+            std::fprintf(stderr, "aio http: the handler of \"%.*s\" failed: %s\n",
+                         static_cast<int>(request_line.size()), request_line.data(), e.what());
+            r = response{};
+            r.status = 500;
+            r.body = "Internal Server Error\n";
+        }
+        co_await conn.write(response_bytes(r, keep_alive, head_only));
+        if (!keep_alive) co_return;
+    }
+}
+// ANCHOR_END: serve_connection
+
+// A connection's end is its own business: a client that resets it or sends garbage ends that
+// connection, quietly, never the server.
+coroutine<> guarded_connection(stream conn, std::shared_ptr<const handler> on_request, server_options options) {
+    try {
+        co_await serve_connection(std::move(conn), std::move(on_request), options);
+    } catch (const std::system_error&) {
+    } catch (const protocol_error&) {
+    }
+}
+
+} // namespace
+
+coroutine<server> serve(handler on_request, std::string host, std::uint16_t port, server_options options) {
+    if (!on_request) throw std::invalid_argument("serve: empty handler");
+    auto shared = std::make_shared<const handler>(std::move(on_request));
+    server::handler on_connection = [shared, options](stream conn) {
+        return guarded_connection(std::move(conn), shared, options);
+    };
+    co_return co_await start_server(std::move(on_connection), std::move(host), port);
+}
+
+} // namespace aio::http

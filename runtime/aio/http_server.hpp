@@ -1,0 +1,50 @@
+// aio/http_server.hpp — lesson 09: a small HTTP/1.1 server (aiohttp.web in a few lines).
+//
+//     auto hello = [](aio::http::request r) -> aio::coroutine<aio::http::response> {
+//         co_return aio::http::response{.body = "hello, " + r.path() + "\n"};
+//     };
+//     aio::server server = co_await aio::http::serve(hello, "127.0.0.1", 8080);
+//
+// Design principles:
+//  * A connection is a task (lesson 08's start_server) running a loop: read a head, read the
+//    body it announces, call the handler, write the response, and again while both sides keep
+//    the connection alive (HTTP/1.1's default). Requests sent back to back without waiting
+//    (pipelining) are answered in order: the stream's buffer keeps what was read ahead.
+//  * The handler sees a whole request and returns a whole response; the server frames it
+//    (Content-Length, Connection) so that a handler cannot get the framing wrong.
+//  * Bad input never reaches the handler: a malformed head gets 400, one too large 431, a body
+//    too large 413, and the connection is closed. A handler that throws gets its client a 500
+//    (and a line on stderr); the other connections never notice.
+//
+// Simplified: no keep-alive idle timeout (an idle client holds its connection until it closes
+// it), no streaming bodies, no "Expect: 100-continue", no routing (the handler looks at
+// r.path()).
+#pragma once
+
+#include "aio/coroutine.hpp"
+#include "aio/http_message.hpp"
+#include "aio/stream.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace aio::http {
+
+using handler = std::function<coroutine<response>(request)>;
+
+struct server_options {
+    std::size_t max_head = 64 * 1024;          // request line and headers
+    std::size_t max_body = 1024 * 1024;
+};
+
+/// Listens on host:port (0: any free port; ask the server which) and answers every request with
+/// `on_request`. Close the returned server to stop accepting.
+coroutine<server> serve(handler on_request, std::string host, std::uint16_t port, server_options options = {});
+
+/// A response's bytes on the wire: status line, the handler's headers, Content-Length (and
+/// "Connection: close" unless `keep_alive`), then the body (unless `head_only`).
+std::string response_bytes(const response& r, bool keep_alive, bool head_only = false);
+
+} // namespace aio::http
