@@ -298,7 +298,7 @@ url resolve_location(const url& base, std::string_view location) {
     if (!location.empty() && location.front() == '/') {
         u.target = location;
     } else {   // relative to the base's directory
-        std::string_view path = base.target.substr(0, base.target.find('?'));
+        std::string_view path = std::string_view(base.target).substr(0, base.target.find('?'));
         u.target = std::string(path.substr(0, path.rfind('/') + 1)) + std::string(location);
     }
     for (char c : u.target)

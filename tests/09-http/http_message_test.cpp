@@ -1,0 +1,169 @@
+// Lesson 09: parsing HTTP heads, bodies' framing and URLs — pure functions, no socket.
+#include <aio/aio.hpp>
+#include <doctest/doctest.h>
+
+#include <string>
+
+using aio::http::protocol_error;
+
+namespace {
+// The message of the protocol_error that parsing `head` throws ("" if it parses).
+template <typename Parse>
+std::string error_of(Parse parse, const std::string& head) {
+    try {
+        parse(head);
+    } catch (const protocol_error& e) {
+        return e.what();
+    }
+    return "";
+}
+std::string request_error(const std::string& head) {
+    return error_of([](const std::string& h) { aio::http::parse_request_head(h); }, head);
+}
+std::string response_error(const std::string& head) {
+    return error_of([](const std::string& h) { aio::http::parse_response_head(h); }, head);
+}
+} // namespace
+
+TEST_CASE("parse_request_head: method, target, version and headers, in order") {
+    auto r = aio::http::parse_request_head(
+        "POST /search?q=aio HTTP/1.1\r\nHost: example.test\r\nX-Tag: one\r\nx-tag:  two \r\n\r\n");
+    CHECK(r.method == "POST");
+    CHECK(r.target == "/search?q=aio");
+    CHECK(r.minor_version == 1);
+    REQUIRE(r.headers.size() == 3);
+    CHECK(r.headers.get("host") == "example.test");
+    CHECK(r.headers.get("X-TAG") == "one");                 // the first of two, any case
+    CHECK((r.headers.begin() + 2)->second == "two");        // optional whitespace trimmed
+    CHECK(aio::http::parse_request_head("GET / HTTP/1.0\r\n\r\n").minor_version == 0);
+}
+
+TEST_CASE("parse_request_head: a malformed request line is a protocol_error that says what") {
+    CHECK(request_error("GET /\r\n\r\n").find("malformed request line") != std::string::npos);
+    CHECK(request_error("GET  / HTTP/1.1\r\n\r\n") != "");          // two spaces
+    CHECK(request_error("GET / HTTP/1.1 x\r\n\r\n") != "");
+    CHECK(request_error("G(T / HTTP/1.1\r\n\r\n").find("invalid method") != std::string::npos);
+    CHECK(request_error("GET / HTTP/2.0\r\n\r\n").find("unsupported HTTP version") != std::string::npos);
+    CHECK(request_error("GET / HTTP/1.1\r\n") != "");                // no empty line
+    CHECK(request_error("GET /\x01 HTTP/1.1\r\n\r\n").find("invalid request target") != std::string::npos);
+    CHECK(request_error("") != "");
+}
+
+TEST_CASE("parse_request_head: malformed header lines are refused") {
+    CHECK(request_error("GET / HTTP/1.1\r\nNoColon\r\n\r\n").find("without a colon") != std::string::npos);
+    CHECK(request_error("GET / HTTP/1.1\r\nBad Name: x\r\n\r\n").find("invalid header name") != std::string::npos);
+    CHECK(request_error("GET / HTTP/1.1\r\nHost : x\r\n\r\n").find("invalid header name") != std::string::npos);
+    CHECK(request_error("GET / HTTP/1.1\r\nA: b\r\n folded\r\n\r\n").find("folded") != std::string::npos);
+    CHECK(request_error("GET / HTTP/1.1\r\nA: b\nc\r\n\r\n").find("bare CR or LF") != std::string::npos);
+    CHECK(request_error(std::string("GET / HTTP/1.1\r\nA: b\0c\r\n\r\n", 26)).find("control character") !=
+          std::string::npos);
+    std::string many = "GET / HTTP/1.1\r\n";
+    for (int i = 0; i <= 100; ++i) many += "H" + std::to_string(i) + ": v\r\n";
+    CHECK(request_error(many + "\r\n").find("more than 100 header fields") != std::string::npos);
+}
+
+TEST_CASE("parse_response_head: status line, with or without a reason") {
+    auto r = aio::http::parse_response_head("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+    CHECK(r.status == 404);
+    CHECK(r.reason == "Not Found");
+    CHECK(r.headers.get("content-length") == "0");
+    CHECK(aio::http::parse_response_head("HTTP/1.0 200 \r\n\r\n").reason == "");
+    CHECK(aio::http::parse_response_head("HTTP/1.1 204\r\n\r\n").status == 204);
+    CHECK(response_error("HTTP/1.1 2x0 OK\r\n\r\n").find("malformed status code") != std::string::npos);
+    CHECK(response_error("HTTP/1.1 099 Low\r\n\r\n").find("out of range") != std::string::npos);
+    CHECK(response_error("HTTP/1.1200 OK\r\n\r\n").find("malformed status line") != std::string::npos);
+    CHECK(response_error("ICY 200 OK\r\n\r\n") != "");
+    CHECK(response_error("SSH-2.0-OpenSSH\r\n\r\n") != "");
+}
+
+TEST_CASE("read_chunked: chunk size lines are hex, with extensions ignored, and nothing else") {
+    CHECK(aio::http::parse_chunk_size("1a\r\n") == 26);
+    CHECK(aio::http::parse_chunk_size("0\r\n") == 0);
+    CHECK(aio::http::parse_chunk_size("FF;name=value\r\n") == 255);
+    CHECK_THROWS_AS(aio::http::parse_chunk_size("\r\n"), protocol_error);
+    CHECK_THROWS_AS(aio::http::parse_chunk_size("-1\r\n"), protocol_error);
+    CHECK_THROWS_AS(aio::http::parse_chunk_size("1g\r\n"), protocol_error);
+    CHECK_THROWS_AS(aio::http::parse_chunk_size("12"), protocol_error);
+    CHECK_THROWS_AS(aio::http::parse_chunk_size("10000000000000000\r\n"), protocol_error);   // 2^64
+}
+
+TEST_CASE("http: body framing follows Content-Length, chunked, the method and the status") {
+    using aio::http::body_framing;
+    auto request = [](const std::string& fields) {
+        return aio::http::request_body_framing(aio::http::parse_request_head("POST / HTTP/1.1\r\n" + fields + "\r\n"));
+    };
+    auto response = [](const std::string& head, const char* method = "GET") {
+        return aio::http::response_body_framing(aio::http::parse_response_head(head), method);
+    };
+    CHECK(request("").kind == body_framing::none);
+    CHECK(request("Content-Length: 12\r\n").length == 12);
+    CHECK(request("Transfer-Encoding: chunked\r\n").kind == body_framing::chunked);
+    CHECK(request("Content-Length: 3\r\nContent-Length: 3\r\n").length == 3);
+    CHECK_THROWS_AS(request("Content-Length: 3\r\nContent-Length: 4\r\n"), protocol_error);
+    CHECK_THROWS_AS(request("Content-Length: +3\r\n"), protocol_error);
+    CHECK_THROWS_AS(request("Content-Length: 3x\r\n"), protocol_error);
+    CHECK_THROWS_AS(request("Content-Length: 99999999999999999999\r\n"), protocol_error);
+    CHECK_THROWS_AS(request("Content-Length: 3\r\nTransfer-Encoding: chunked\r\n"), protocol_error);
+    CHECK_THROWS_AS(request("Transfer-Encoding: gzip\r\n"), protocol_error);
+    CHECK(response("HTTP/1.1 200 OK\r\n\r\n").kind == body_framing::until_close);
+    CHECK(response("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", "HEAD").kind == body_framing::none);
+    CHECK(response("HTTP/1.1 204 No Content\r\n\r\n").kind == body_framing::none);
+    CHECK(response("HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n").kind == body_framing::none);
+}
+
+TEST_CASE("http: keep-alive is HTTP/1.1's default, HTTP/1.0's exception") {
+    aio::http::headers none, close{{"Connection", "Keep-Alive, CLOSE"}}, keep{{"connection", "keep-alive"}};
+    CHECK(aio::http::keeps_alive(1, none));
+    CHECK_FALSE(aio::http::keeps_alive(1, close));
+    CHECK_FALSE(aio::http::keeps_alive(0, none));
+    CHECK(aio::http::keeps_alive(0, keep));
+}
+
+TEST_CASE("http: URLs are http://host[:port][/target], anything else a clear error") {
+    auto u = aio::http::parse_url("http://127.0.0.1:8080/a/b?c=d#frag");
+    CHECK(u.host == "127.0.0.1");
+    CHECK(u.port == 8080);
+    CHECK(u.target == "/a/b?c=d");
+    CHECK(u.authority() == "127.0.0.1:8080");
+    CHECK(aio::http::parse_url("http://localhost").target == "/");
+    CHECK(aio::http::parse_url("http://localhost?x").target == "/?x");
+    CHECK(aio::http::parse_url("http://[::1]:81/").host == "::1");
+    CHECK(aio::http::parse_url("http://[::1]:81/").authority() == "[::1]:81");
+    CHECK(aio::http::parse_url("http://h/").authority() == "h");
+    for (const char* bad : {"https://example.test/", "ftp://h/", "http://", "http://:80/", "http://h:0/",
+                            "http://h:65536/", "http://h:x/", "http://h:/", "http://u@h/", "http://h/a b",
+                            "http://[::1/", "example.test"})
+        CHECK_THROWS_AS(aio::http::parse_url(bad), protocol_error);
+    try {
+        aio::http::parse_url("https://example.test/");
+    } catch (const protocol_error& e) {
+        CHECK(std::string(e.what()).find("no TLS") != std::string::npos);
+    }
+}
+
+TEST_CASE("follow_redirects: Location resolves against the URL it came from") {
+    auto base = aio::http::parse_url("http://h:81/dir/page?x=1");
+    CHECK(aio::http::resolve_location(base, "/top").target == "/top");
+    CHECK(aio::http::resolve_location(base, "next").target == "/dir/next");
+    CHECK(aio::http::resolve_location(base, "next").port == 81);
+    CHECK(aio::http::resolve_location(base, "http://other/x").host == "other");
+    CHECK(aio::http::resolve_location(base, "//other:82/y").port == 82);
+    CHECK_THROWS_AS(aio::http::resolve_location(base, "/a\r\nb"), protocol_error);
+}
+
+TEST_CASE("serve: response_bytes frames the handler's response itself") {
+    aio::http::response r;
+    r.status = 404;
+    r.body = "gone\n";
+    r.headers.add("Content-Length", "999");   // wrong, and not the handler's to say
+    r.headers.add("X-Why", "because");
+    CHECK(aio::http::response_bytes(r, true) ==
+          "HTTP/1.1 404 Not Found\r\nX-Why: because\r\nContent-Type: text/plain; charset=utf-8\r\n"
+          "Content-Length: 5\r\n\r\ngone\n");
+    CHECK(aio::http::response_bytes(r, false, true).find("Connection: close\r\n\r\n") != std::string::npos);
+    CHECK(aio::http::response_bytes(r, false, true).find("gone") == std::string::npos);   // HEAD
+    r.headers.add("X-Bad", "a\r\nInjected: yes");
+    CHECK_THROWS_AS(aio::http::response_bytes(r, true), std::invalid_argument);
+    r.status = 42;
+    CHECK_THROWS_AS(aio::http::response_bytes(r, true), std::invalid_argument);
+}

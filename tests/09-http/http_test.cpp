@@ -1,0 +1,511 @@
+// Lesson 09: read_until and read_interest on real sockets; aio::http's client and server
+// against each other and against hand-made servers on 127.0.0.1 that misbehave on purpose.
+#include <aio/aio.hpp>
+#include <doctest/doctest.h>
+
+#include "support/capture_stderr.hpp"
+#include "support/fds.hpp"
+#include "support/no_leaks.hpp"
+#include "support/process.hpp"
+
+#include <string>
+#include <system_error>
+
+using namespace std::chrono_literals;
+using aio::http::protocol_error;
+
+namespace {
+
+// A hand-made server: answers each request head with `reply` (raw bytes, maybe malformed),
+// then closes the connection after `requests` of them; `requests` 0: reads and never answers.
+aio::coroutine<> answer_with(aio::stream conn, std::string reply, int requests) {
+    try {
+        if (requests == 0) {
+            co_await conn.read_until("\r\n\r\n");
+            co_await aio::sleep(1h);
+        }
+        for (int i = 0; i < requests; ++i) {
+            co_await conn.read_until("\r\n\r\n");
+            co_await conn.write(reply);
+        }
+    } catch (const std::exception&) {
+    }
+}
+
+aio::coroutine<aio::server> canned(std::string reply, int requests = 1) {
+    aio::server::handler on_connection = [reply, requests](aio::stream conn) {
+        return answer_with(std::move(conn), reply, requests);
+    };
+    co_return co_await aio::start_server(std::move(on_connection), "127.0.0.1", 0);
+}
+
+std::string url(const aio::server& s, const std::string& path = "/") {
+    return "http://127.0.0.1:" + std::to_string(s.port()) + path;
+}
+
+// What protocol_error a session's get says, or "" if it succeeds.
+aio::coroutine<std::string> get_error(std::string reply, aio::http::client_options options = {}) {
+    aio::server s = co_await canned(std::move(reply));
+    aio::http::client_session session(options);
+    try {
+        co_await session.get(url(s));
+    } catch (const protocol_error& e) {
+        co_return e.what();
+    }
+    co_return "";
+}
+
+// Our own test application: echoes, redirects, fails.
+aio::coroutine<aio::http::response> app(aio::http::request r) {
+    aio::http::response out;
+    const std::string path = r.path();
+    if (path == "/echo") {
+        out.body = r.method + " " + r.target + " " + r.body;
+        out.headers.add("X-Got-Header", r.headers.get("X-Test"));
+    } else if (path.rfind("/hops/", 0) == 0) {   // /hops/N redirects N times, then answers
+        int n = std::stoi(path.substr(6));
+        if (n == 0) {
+            out.body = "arrived by " + r.method + " with [" + r.body + "]";
+        } else {
+            out.status = path.back() == '7' ? 307 : 302;
+            out.headers.add("Location", "/hops/" + std::to_string(n - 1));
+        }
+    } else if (path == "/loop") {
+        out.status = 302;
+        out.headers.add("Location", "/loop");
+    } else if (path == "/fail") {
+        throw std::runtime_error("the handler broke");
+    } else if (path == "/slow") {
+        co_await aio::sleep(10s);
+    } else {
+        out.status = 404;
+        out.body = "no " + path + "\n";
+    }
+    co_return out;
+}
+
+// Sends raw bytes to a server and returns everything it says until it closes.
+aio::coroutine<std::string> raw_exchange(std::uint16_t port, std::string bytes) {
+    aio::stream conn = co_await aio::open_connection("127.0.0.1", port);
+    co_await conn.write(std::move(bytes));
+    ::shutdown(conn.fd(), SHUT_WR);   // "that is all": the server sees the end after our bytes
+    std::string all;
+    for (;;) {
+        std::string more = co_await conn.read();
+        if (more.empty()) co_return all;
+        all += more;
+    }
+}
+
+} // namespace
+
+// ---- the stream's additions -----------------------------------------------------------------
+
+TEST_CASE("read_until: up to the separator, across reads; the rest stays buffered") {
+    no_leaks check;
+    auto main = []() -> aio::coroutine<std::string> {
+        socket_pair pair;
+        aio::stream s(::dup(pair.fd[0]));
+        aio::task<std::string> reader = aio::create_task(
+            [](aio::stream* s) -> aio::coroutine<std::string> { co_return co_await s->read_until("\r\n\r\n"); }(&s));
+        CHECK(::write(pair.fd[1], "ab\r\n\r", 5) == 5);   // the separator split across two writes
+        co_await aio::sleep(10ms);
+        CHECK_FALSE(reader.done());
+        CHECK(::write(pair.fd[1], "\ncd", 3) == 3);
+        std::string head = co_await reader;
+        std::string rest = co_await s.read();
+        co_return head + "|" + rest;
+    };
+    CHECK(aio::run(main()) == "ab\r\n\r\n|cd");
+}
+
+TEST_CASE("read_until: past the limit is length_error, the end first is incomplete_read_error") {
+    no_leaks check;
+    auto main = []() -> aio::coroutine<> {
+        socket_pair pair;
+        aio::stream s(::dup(pair.fd[0]));
+        CHECK(::write(pair.fd[1], "0123456789", 10) == 10);
+        CHECK_THROWS_AS(co_await s.read_until("\n", 5), std::length_error);
+        CHECK_THROWS_AS(co_await s.read_until(""), std::invalid_argument);
+        pair.close(1);
+        try {
+            co_await s.read_until("\n");
+            FAIL("no error at the end of the stream");
+        } catch (const aio::incomplete_read_error& e) {
+            CHECK(e.partial == "0123456789");
+            CHECK(std::string(e.what()).find("read_until") != std::string::npos);
+        }
+    };
+    aio::run(main());
+}
+
+TEST_CASE("read_interest: the fd stays registered from one read to the next") {
+    no_leaks check;
+    auto main = []() -> aio::coroutine<std::string> {
+        socket_pair pair;
+        aio::stream s(::dup(pair.fd[0]));
+        std::string got;
+        for (char c : std::string("abc")) {
+            aio::task<std::string> reader =
+                aio::create_task([](aio::stream* s) -> aio::coroutine<std::string> { co_return co_await s->read(); }(&s));
+            co_await aio::sleep(1ms);   // the reader waits
+            CHECK(::write(pair.fd[1], &c, 1) == 1);
+            got += co_await reader;
+            // Still registered: the loop refuses a second reader for the fd.
+            CHECK_THROWS_AS(aio::get_running_loop().add_reader(s.fd(), [] {}), std::logic_error);
+        }
+        co_return got;
+    };
+    CHECK(aio::run(main()) == "abc");
+}
+
+TEST_CASE("read_interest: bytes nobody waits for unregister the fd (no busy loop)") {
+    no_leaks check;
+    auto main = []() -> aio::coroutine<bool> {
+        socket_pair pair;
+        aio::stream s(::dup(pair.fd[0]));
+        aio::task<std::string> reader =
+            aio::create_task([](aio::stream* s) -> aio::coroutine<std::string> { co_return co_await s->read(); }(&s));
+        co_await aio::sleep(1ms);
+        CHECK(::write(pair.fd[1], "x", 1) == 1);
+        CHECK(co_await reader == "x");
+        CHECK(::write(pair.fd[1], "y", 1) == 1);   // nobody reads this one yet
+        co_await aio::sleep(5ms);
+        aio::event_loop& loop = aio::get_running_loop();
+        loop.add_reader(s.fd(), [] {});   // would throw if the stream still had the fd
+        CHECK(loop.remove_reader(s.fd()));
+        co_return co_await s.read() == "y";   // and reading registers it again
+    };
+    CHECK(aio::run(main()));
+}
+
+TEST_CASE("read_interest: a cancelled read leaves the stream readable") {
+    no_leaks check;
+    auto main = []() -> aio::coroutine<std::string> {
+        socket_pair pair;
+        aio::stream s(::dup(pair.fd[0]));
+        aio::task<std::string> reader =
+            aio::create_task([](aio::stream* s) -> aio::coroutine<std::string> { co_return co_await s->read(); }(&s));
+        co_await aio::sleep(1ms);
+        reader.cancel();
+        CHECK_THROWS_AS(co_await reader, aio::cancelled_error);
+        CHECK(::write(pair.fd[1], "z", 1) == 1);
+        co_return co_await s.read();
+    };
+    CHECK(aio::run(main()) == "z");
+}
+
+TEST_CASE("read_interest: a stream that outlives its loop closes cleanly") {
+    socket_pair pair;
+    const int before = open_fd_count();
+    {
+        aio::stream kept = aio::run([](int fd, int peer) -> aio::coroutine<aio::stream> {
+            aio::stream s(fd);
+            aio::task<std::string> reader =
+                aio::create_task([](aio::stream* s) -> aio::coroutine<std::string> { co_return co_await s->read(); }(&s));
+            co_await aio::sleep(1ms);
+            CHECK(::write(peer, "q", 1) == 1);
+            CHECK(co_await reader == "q");
+            co_return std::move(s);   // still registered with a loop that is about to go
+        }(::dup(pair.fd[0]), pair.fd[1]));
+        CHECK(kept.is_open());
+    }   // closed here, after aio::run's loop is gone: no use of the dead loop (ASan would say)
+    CHECK(open_fd_count() == before);
+}
+
+// ---- our server and our client ----------------------------------------------------------------
+
+TEST_CASE("serve: answers with the handler's response; client_session keeps the connection alive") {
+    no_leaks check;
+    auto main = []() -> aio::coroutine<> {
+        aio::server server = co_await aio::http::serve(app, "127.0.0.1", 0);
+        aio::http::client_session session;
+        aio::http::headers extra{{"X-Test", "yes"}};
+        for (int i = 0; i < 3; ++i) {
+            aio::http::response r = co_await session.get(url(server, "/echo?i=" + std::to_string(i)), extra);
+            CHECK(r.status == 200);
+            CHECK(r.reason == "OK");
+            CHECK(r.body == "GET /echo?i=" + std::to_string(i) + " ");
+            CHECK(r.headers.get("x-got-header") == "yes");
+            CHECK(r.headers.get("Content-Type") == "text/plain; charset=utf-8");
+            CHECK(session.idle_connections() == 1);   // one connection, reused
+        }
+        aio::http::response missing = co_await session.get(url(server, "/nothing"));
+        CHECK(missing.status == 404);   // an error status is a response
+        CHECK_FALSE(missing.ok());
+        CHECK(missing.body == "no /nothing\n");
+        aio::http::response posted = co_await session.request("POST", url(server, "/echo"), "a body");
+        CHECK(posted.body == "POST /echo a body");
+    };
+    aio::run(main());
+}
+
+TEST_CASE("serve: chunked request bodies, pipelined requests, HTTP/1.0 and HEAD") {
+    no_leaks check;
+    auto main = []() -> aio::coroutine<> {
+        aio::server server = co_await aio::http::serve(app, "127.0.0.1", 0);
+        std::string answer = co_await raw_exchange(server.port(),
+            "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n"
+            "GET /echo?second HTTP/1.1\r\n\r\n"
+            "HEAD /echo HTTP/1.1\r\n\r\n"
+            "GET /echo?last HTTP/1.0\r\n\r\n");
+        CHECK(answer.find("POST /echo abcde") != std::string::npos);
+        CHECK(answer.find("GET /echo?second ") > answer.find("POST /echo abcde"));
+        CHECK(answer.find("HEAD /echo") == std::string::npos);   // a HEAD's body is not sent
+        CHECK(answer.find("Content-Length: 11\r\n") != std::string::npos);   // but its length is
+        CHECK(answer.find("Connection: close\r\n\r\nGET /echo?last ") != std::string::npos);
+        CHECK(answer.substr(answer.size() - 15) == "GET /echo?last ");   // and then it closed
+    };
+    aio::run(main());
+}
+
+TEST_CASE("serve: bad requests get 400, 431 or 413 and a closed connection; the server goes on") {
+    no_leaks check;
+    auto main = []() -> aio::coroutine<> {
+        aio::http::server_options options;
+        options.max_head = 1024;
+        options.max_body = 100;
+        aio::server server = co_await aio::http::serve(app, "127.0.0.1", 0, options);
+        std::string bad = co_await raw_exchange(server.port(), "GET / HTTP/1.1\r\nNo colon here\r\n\r\n");
+        CHECK(bad.rfind("HTTP/1.1 400 Bad Request\r\n", 0) == 0);
+        CHECK(bad.find("without a colon") != std::string::npos);
+        CHECK(bad.find("Connection: close") != std::string::npos);
+        std::string huge = co_await raw_exchange(server.port(), "GET / HTTP/1.1\r\nX: " + std::string(2000, 'a') + "\r\n\r\n");
+        CHECK(huge.rfind("HTTP/1.1 431 ", 0) == 0);
+        std::string big = co_await raw_exchange(server.port(), "POST /echo HTTP/1.1\r\nContent-Length: 101\r\n\r\n");
+        CHECK(big.rfind("HTTP/1.1 413 ", 0) == 0);
+        std::string chunky = co_await raw_exchange(server.port(),
+            "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n65\r\n" + std::string(101, 'b') + "\r\n0\r\n\r\n");
+        CHECK(chunky.rfind("HTTP/1.1 400 ", 0) == 0);
+        CHECK(chunky.find("body larger than 100 bytes") != std::string::npos);
+        std::string smuggled = co_await raw_exchange(server.port(),
+            "POST /echo HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+        CHECK(smuggled.rfind("HTTP/1.1 400 ", 0) == 0);
+        std::string cut = co_await raw_exchange(server.port(), "GET / HTTP/1.1\r\nHost: x\r\n");   // then EOF
+        CHECK(cut == "");
+        aio::http::response fine = co_await aio::http::get(url(server, "/echo"));
+        CHECK(fine.status == 200);
+    };
+    aio::run(main());
+}
+
+TEST_CASE("serve: a handler that throws gives its client a 500 and a line on stderr") {
+    no_leaks check;
+    capture_stderr err;
+    auto main = []() -> aio::coroutine<int> {
+        aio::server server = co_await aio::http::serve(app, "127.0.0.1", 0);
+        aio::http::client_session session;
+        aio::http::response r = co_await session.get(url(server, "/fail"));
+        CHECK((co_await session.get(url(server, "/echo"))).status == 200);   // same connection, still fine
+        co_return r.status;
+    };
+    CHECK(aio::run(main()) == 500);
+    CHECK(err.text().find("the handler of \"GET /fail HTTP/1.1\" failed: the handler broke") != std::string::npos);
+}
+
+TEST_CASE("serve: closing the server stops accepting; connections being served are cancelled at the end") {
+    no_leaks check;
+    const int before = open_fd_count();
+    auto main = []() -> aio::coroutine<> {
+        aio::server server = co_await aio::http::serve(app, "127.0.0.1", 0);
+        const std::uint16_t port = server.port();
+        aio::task<aio::http::response> slow = aio::create_task(aio::http::get(url(server, "/slow")));
+        co_await aio::sleep(20ms);
+        server.close();
+        CHECK_THROWS_AS(co_await aio::open_connection("127.0.0.1", port), std::system_error);
+        slow.cancel();
+    };
+    aio::run(main());
+    CHECK(open_fd_count() == before);
+}
+
+// ---- the client against servers that misbehave ------------------------------------------------
+
+TEST_CASE("read_chunked: a chunked response is decoded, trailers skipped") {
+    no_leaks check;
+    auto main = []() -> aio::coroutine<std::string> {
+        aio::server s = co_await canned("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                        "5\r\nhello\r\n1;ext=1\r\n,\r\n6\r\n world\r\n0\r\nTrailer: x\r\n\r\n", 2);
+        aio::http::client_session session;
+        aio::http::response r = co_await session.get(url(s));
+        CHECK(session.idle_connections() == 1);   // read exactly to its end: reusable
+        aio::http::response again = co_await session.get(url(s));
+        co_return r.body + "|" + again.body;
+    };
+    CHECK(aio::run(main()) == "hello, world|hello, world");
+}
+
+TEST_CASE("read_chunked: truncated or malformed chunked bodies are protocol errors, not hangs") {
+    no_leaks check;
+    auto main = []() -> aio::coroutine<> {
+        const std::string head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+        CHECK((co_await get_error(head + "5\r\nhel")).find("truncated body") != std::string::npos);
+        CHECK((co_await get_error(head + "5\r\nhello")).find("truncated body") != std::string::npos);
+        CHECK((co_await get_error(head + "zz\r\nhello\r\n0\r\n\r\n")).find("invalid chunk size") != std::string::npos);
+        CHECK((co_await get_error(head + "5\r\nhelloXX0\r\n\r\n")).find("not followed by CRLF") != std::string::npos);
+        CHECK((co_await get_error(head + std::string(2000, '1'))).find("malformed chunked body") != std::string::npos);
+        aio::http::client_options small;
+        small.max_body = 4;
+        CHECK((co_await get_error(head + "5\r\nhello\r\n0\r\n\r\n", small)).find("body larger than 4") != std::string::npos);
+    };
+    aio::run(main());
+}
+
+TEST_CASE("client_session: malformed responses are protocol errors that say what was wrong") {
+    no_leaks check;
+    auto main = []() -> aio::coroutine<> {
+        CHECK((co_await get_error("HTTP/1.1 OK\r\n\r\n")).find("malformed status line") != std::string::npos);
+        CHECK((co_await get_error("HTTP/9.9 200 OK\r\n\r\n")).find("unsupported HTTP version") != std::string::npos);
+        CHECK((co_await get_error("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort")).find("truncated body") !=
+              std::string::npos);
+        CHECK((co_await get_error("")).find("closed the connection without answering") != std::string::npos);
+        CHECK((co_await get_error("HTTP/1.1 200 OK\r\nX")).find("response head cut off") != std::string::npos);
+        aio::http::client_options small;
+        small.max_head = 64;
+        CHECK((co_await get_error("HTTP/1.1 200 OK\r\nX: " + std::string(100, 'x') + "\r\n\r\n", small))
+                  .find("response head larger than 64 bytes") != std::string::npos);
+        // A body that ends with the connection (no length): read to the end, not reused.
+        CHECK((co_await get_error("HTTP/1.1 200 OK\r\n\r\nuntil the end")) == "");
+    };
+    aio::run(main());
+}
+
+TEST_CASE("client_session: 100 Continue is skipped; Content-Length bodies are exact") {
+    no_leaks check;
+    auto main = []() -> aio::coroutine<std::string> {
+        aio::server s = co_await canned("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 3\r\n\r\nabc");
+        aio::http::response r = co_await aio::http::get(url(s));
+        co_return std::to_string(r.status) + " " + r.reason + " " + r.body;
+    };
+    CHECK(aio::run(main()) == "201 Created abc");
+}
+
+TEST_CASE("client_session: a kept-alive connection the server closed is retried once on a new one") {
+    no_leaks check;
+    auto main = []() -> aio::coroutine<> {
+        // Answers one request per connection, claiming keep-alive, then closes it.
+        aio::server s = co_await canned("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 1);
+        aio::http::client_session session;
+        CHECK((co_await session.get(url(s))).body == "ok");
+        CHECK(session.idle_connections() == 1);
+        co_await aio::sleep(10ms);   // the server has closed it by now
+        CHECK((co_await session.get(url(s))).body == "ok");
+    };
+    aio::run(main());
+}
+
+TEST_CASE("client_session: the timeout is a timeout_error, and leaves nothing behind") {
+    no_leaks check;
+    const int before = open_fd_count();
+    auto main = []() -> aio::coroutine<> {
+        aio::server s = co_await canned("never sent", 0);
+        aio::http::client_options options;
+        options.timeout = 50ms;
+        aio::http::client_session session(options);
+        try {
+            co_await session.get(url(s, "/wait"));
+            FAIL("no timeout");
+        } catch (const aio::http::timeout_error& e) {
+            CHECK(std::string(e.what()).find("timed out after 50 ms") != std::string::npos);
+        }
+        CHECK(session.idle_connections() == 0);
+    };
+    aio::run(main());
+    CHECK(open_fd_count() == before);
+}
+
+TEST_CASE("client_session: cancelling a request cancels its connection too") {
+    no_leaks check;
+    const int before = open_fd_count();
+    auto main = []() -> aio::coroutine<bool> {
+        aio::server s = co_await canned("never sent", 0);
+        aio::task<aio::http::response> request = aio::create_task(aio::http::get(url(s)));
+        co_await aio::sleep(20ms);
+        request.cancel();
+        CHECK_THROWS_AS(co_await request, aio::cancelled_error);
+        co_await aio::sleep(0s);
+        co_return request.cancelled();
+    };
+    CHECK(aio::run(main()));
+    CHECK(open_fd_count() == before);
+}
+
+TEST_CASE("client_session: bad URLs, refused connections and bad headers are clear errors") {
+    no_leaks check;
+    auto main = []() -> aio::coroutine<> {
+        aio::http::client_session session;
+        CHECK_THROWS_AS(co_await session.get("https://127.0.0.1/"), protocol_error);
+        CHECK_THROWS_AS(co_await session.get("not a url"), protocol_error);
+        CHECK_THROWS_AS(co_await session.request("BAD METHOD", "http://127.0.0.1:1/"), std::invalid_argument);
+        const std::uint16_t port = free_port();
+        try {
+            co_await session.get("http://127.0.0.1:" + std::to_string(port) + "/");
+            FAIL("connected to nobody");
+        } catch (const std::system_error& e) {
+            CHECK(e.code() == std::errc::connection_refused);
+            CHECK(std::string(e.what()).find("127.0.0.1:" + std::to_string(port)) != std::string::npos);
+        }
+        aio::server s = co_await canned("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+        aio::http::headers injected{{"X-A", "1\r\nX-B: 2"}};
+        CHECK_THROWS_AS(co_await session.get(url(s), injected), std::invalid_argument);
+    };
+    aio::run(main());
+}
+
+TEST_CASE("follow_redirects: followed to the end, the final URL reported; 302 turns POST into GET") {
+    no_leaks check;
+    auto main = []() -> aio::coroutine<> {
+        aio::server server = co_await aio::http::serve(app, "127.0.0.1", 0);
+        aio::http::client_session session;
+        aio::http::response r = co_await session.get(url(server, "/hops/3"));
+        CHECK(r.status == 200);
+        CHECK(r.body == "arrived by GET with []");
+        CHECK(r.url == url(server, "/hops/0"));
+        aio::http::response posted = co_await session.request("POST", url(server, "/hops/2"), "data");
+        CHECK(posted.body == "arrived by GET with []");   // 302: becomes a GET without the body
+    };
+    aio::run(main());
+}
+
+TEST_CASE("follow_redirects: a 307 repeats the request as it was") {
+    no_leaks check;
+    auto main = []() -> aio::coroutine<std::string> {
+        aio::server server = co_await aio::http::serve(
+            [](aio::http::request r) -> aio::coroutine<aio::http::response> {
+                aio::http::response out;
+                if (r.path() == "/from") {
+                    out.status = 307;
+                    out.headers.add("Location", "to");
+                } else {
+                    out.body = r.method + " " + r.path() + " " + r.body;
+                }
+                co_return out;
+            },
+            "127.0.0.1", 0);
+        aio::http::client_session session;
+        co_return (co_await session.request("PUT", url(server, "/from"), "payload")).body;
+    };
+    CHECK(aio::run(main()) == "PUT /to payload");
+}
+
+TEST_CASE("follow_redirects: a redirect loop ends with too_many_redirects") {
+    no_leaks check;
+    auto main = []() -> aio::coroutine<> {
+        aio::server server = co_await aio::http::serve(app, "127.0.0.1", 0);
+        aio::http::client_options options;
+        options.max_redirects = 4;
+        aio::http::client_session session(options);
+        try {
+            co_await session.get(url(server, "/loop"));
+            FAIL("the loop was not stopped");
+        } catch (const aio::http::too_many_redirects& e) {
+            CHECK(std::string(e.what()).find("more than 4 redirects") != std::string::npos);
+        }
+        aio::http::client_options none;
+        none.max_redirects = 0;
+        aio::http::client_session no_redirects(none);
+        CHECK_THROWS_AS(co_await no_redirects.get(url(server, "/hops/1")), aio::http::too_many_redirects);
+        CHECK((co_await no_redirects.get(url(server, "/hops/0"))).status == 200);
+    };
+    aio::run(main());
+}
