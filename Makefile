@@ -14,7 +14,9 @@ FORCE_FLAG := --force
 endif
 MATRIX := release:clang++ debug:g++ debug:clang++ sanitize:g++ sanitize:clang++
 
-.PHONY: help run test test-matrix bench exercise check progress handout install readmes \
+FUZZ_SECONDS ?= 60
+
+.PHONY: help run test test-matrix bench fuzz exercise check progress handout install readmes \
         compile_commands.json clean deps deps-clang
 
 help:
@@ -22,7 +24,8 @@ help:
 	@echo "make test                 build every lesson's snapshot and exercise, run every suite"
 	@echo "make test-matrix          the whole runtime's suites in debug, sanitizer and clang++ builds"
 	@echo "                          (MODE=release|debug|sanitize CXX=g++|clang++ choose one build)"
-	@echo "make bench                spawn, yield, timers beside Boost.Asio, asyncio, uvloop (never part of test)"
+	@echo "make bench                spawn, yield, timers, http beside Boost.Asio, asyncio, uvloop (never part of test)"
+	@echo "make fuzz [FUZZ_SECONDS=60]  libFuzzer over lesson 09's HTTP parsers (never part of test)"
 	@echo "make exercise LESSON=NN   your own copy of lesson NN's exercise, in workspace/ (FORCE=1: start over)"
 	@echo "make check LESSON=NN      grade your workspace, with a hint for each failing test"
 	@echo "make progress             which lessons your workspace passes"
@@ -54,6 +57,9 @@ test-matrix: deps deps-clang
 bench: deps
 	@tools/deps.sh peers || echo "(without the peers' packages: our figures alone)"
 	@$(COURSE) bench
+
+fuzz: deps deps-clang
+	@$(COURSE) fuzz --seconds $(FUZZ_SECONDS)
 
 exercise: deps
 	@test -n "$(LESSON)" || { echo "which lesson? make exercise LESSON=01"; exit 2; }

@@ -739,6 +739,28 @@ BENCHMARKS = ["spawn", "yield", "timers", "http"]
 PEERS = ROOT.parent / "shared" / "peers"
 
 
+def cmd_fuzz(args) -> int:
+    """libFuzzer over lesson 09's parsers (tests/fuzz/http_parser_fuzz.cpp), with ASan and UBSan,
+    for `seconds`; the corpus grows in build/fuzz/corpus, seeded from tests/fuzz/corpus. A crash
+    leaves its input in build/fuzz/ and fails."""
+    generate_tree(SRC / "reference", lessons()[-1].number)
+    out = ROOT / "build" / "fuzz"
+    corpus = out / "corpus"
+    corpus.mkdir(parents=True, exist_ok=True)
+    for seed in (ROOT / "tests" / "fuzz" / "corpus").iterdir():
+        shutil.copy(seed, corpus / seed.name)
+    binary = out / "http_parser"
+    built = subprocess.run(["clang++", "-std=c++20", "-g", "-O1", "-fsanitize=fuzzer,address,undefined",
+                            "-fno-sanitize=function", "-fno-sanitize-recover=undefined",
+                            f"-I{SRC / 'reference'}", str(ROOT / "tests" / "fuzz" / "http_parser_fuzz.cpp"),
+                            str(SRC / "reference" / "aio" / "http_message.cpp"), "-o", str(binary)])
+    if built.returncode != 0:
+        return 1
+    print(f"fuzzing the HTTP parsers for {args.seconds} s (corpus: {corpus.relative_to(ROOT)})", flush=True)
+    return subprocess.run([str(binary), f"-max_total_time={args.seconds}", "-max_len=4096",
+                           f"-artifact_prefix={out}/", str(corpus)]).returncode
+
+
 def cmd_bench(args) -> int:
     """Builds bench/*.cpp against the whole runtime (-O2, as the peers) into build/bench/, and runs
     them beside the peers' programs (../shared/peers/run.sh) when those can run here."""
@@ -806,6 +828,7 @@ def main() -> int:
     sub.add_parser("install", help="install headers, library, pkg-config file").add_argument("prefix")
     sub.add_parser("compile-commands", help="compile_commands.json for clangd")
     sub.add_parser("bench", help="benchmarks beside the peers").add_argument("--runs", default="3")
+    sub.add_parser("fuzz", help="libFuzzer over the HTTP parsers").add_argument("--seconds", default="60")
     args = p.parse_args()
     os.chdir(ROOT)
     if args.command == "trees":
@@ -813,7 +836,7 @@ def main() -> int:
         return 0
     return {"test": cmd_test, "run": cmd_run, "readmes": cmd_readmes, "exercise": cmd_exercise,
             "check": cmd_check, "progress": cmd_progress, "handout": cmd_handout,
-            "install": cmd_install, "compile-commands": cmd_compile_commands,
+            "install": cmd_install, "compile-commands": cmd_compile_commands, "fuzz": cmd_fuzz,
             "bench": cmd_bench}[args.command](args)
 
 
