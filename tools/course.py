@@ -427,8 +427,9 @@ def region(text: str, name: str, where: str) -> str:
 def generated_block(l: Lesson, kind: str, file: str, name: str | None, exercise: int = 0) -> str:
     """The body of one generated block; `exercise` renders the code as the exercise has it."""
     if kind == "output":   # what the lesson's example.py prints (example.cpp is tested to match)
-        done = subprocess.run([PYTHON, file], cwd=l.path, capture_output=True, text=True,
-                              timeout=TIMEOUT_S)
+        with lesson_server(l) as args:
+            done = subprocess.run([PYTHON, file, *args], cwd=l.path, capture_output=True, text=True,
+                                  timeout=TIMEOUT_S)
         return f"```text\n{done.stdout}{done.stderr}```\n"
     source = RUNTIME / file
     where = f"lessons/{l.dir}/README.md ({kind}: {file})"

@@ -24,6 +24,10 @@
 #include "aio/detail/task_state.hpp"
 #endif // lesson 04
 
+#if AIO_LESSON >= 9
+#include "aio/detail/frame_cache.hpp"
+#endif // lesson 09
+
 #include <concepts>
 #include <coroutine>
 #include <cstddef>
@@ -108,6 +112,18 @@ public:
 
     // Frames are allocated through the promise type's operator new, if it has one: a place
     // to count them.
+#if AIO_LESSON >= 9
+    // Lesson 09: and to recycle them (detail/frame_cache.hpp).
+    static void* operator new(std::size_t size) {
+        void* frame = frame_cache::allocate(size);
+        ++live_frames;
+        return frame;
+    }
+    static void operator delete(void* frame, std::size_t size) noexcept {
+        --live_frames;
+        frame_cache::release(frame, size);
+    }
+#else
     static void* operator new(std::size_t size) {
         void* frame = ::operator new(size);
         ++live_frames;
@@ -117,6 +133,7 @@ public:
         --live_frames;
         ::operator delete(frame);
     }
+#endif // lesson 09
 
 protected:
     void rethrow_if_failed() const {

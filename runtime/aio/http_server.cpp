@@ -3,6 +3,7 @@
 #include "aio/cancelled_error.hpp"
 #include "aio/http_body.hpp"
 
+#include <charconv>
 #include <cstdio>
 #include <memory>
 #include <stdexcept>
@@ -15,14 +16,12 @@ namespace aio::http {
 std::string response_bytes(const response& r, bool keep_alive, bool head_only) {
     if (r.status < 100 || r.status > 999)
         throw std::invalid_argument("response: status " + std::to_string(r.status) + " out of range");
-    std::string_view reason = r.reason.empty() ? reason_phrase(r.status) : std::string_view(r.reason);
+    const std::string_view reason = r.reason.empty() ? reason_phrase(r.status) : std::string_view(r.reason);
+    const char status[3] = {static_cast<char>('0' + r.status / 100), static_cast<char>('0' + r.status / 10 % 10),
+                            static_cast<char>('0' + r.status % 10)};
     std::string out;
-    out.reserve(128 + r.body.size());
-    out += "HTTP/1.1 ";
-    out += std::to_string(r.status);
-    out += ' ';
-    out += reason;
-    out += "\r\n";
+    out.reserve(160 + r.body.size());
+    out.append("HTTP/1.1 ").append(status, 3).append(" ").append(reason).append("\r\n");
     for (const auto& [name, value] : r.headers) {
         // The framing is ours to say; a handler's own would contradict it.
         if (equal_ignoring_case(name, "Content-Length") || equal_ignoring_case(name, "Connection") ||
@@ -32,11 +31,12 @@ std::string response_bytes(const response& r, bool keep_alive, bool head_only) {
             throw std::invalid_argument("response: header " + name + " contains CR, LF or ':'");
         out.append(name).append(": ").append(value).append("\r\n");
     }
-    if (!r.headers.contains("Content-Type")) out += "Content-Type: text/plain; charset=utf-8\r\n";
-    out.append("Content-Length: ").append(std::to_string(r.body.size())).append("\r\n");
-    if (!keep_alive) out += "Connection: close\r\n";
-    out += "\r\n";
-    if (!head_only) out += r.body;
+    if (!r.headers.contains("Content-Type")) out.append("Content-Type: text/plain; charset=utf-8\r\n");
+    char length[24];
+    const char* length_end = std::to_chars(length, length + sizeof length, r.body.size()).ptr;
+    out.append("Content-Length: ").append(length, static_cast<std::size_t>(length_end - length));
+    out.append(keep_alive ? "\r\n\r\n" : "\r\nConnection: close\r\n\r\n");
+    if (!head_only) out.append(r.body);
     return out;
 }
 // ANCHOR_END: response_bytes

@@ -308,6 +308,7 @@ coroutine<std::string> stream::read_until(std::string separator, std::size_t lim
             throw std::length_error("read_until: no separator within " + std::to_string(limit) +
                                     " bytes");
         if (at != std::string::npos) {
+            if (end == buffer_.size()) co_return std::exchange(buffer_, {});   // all of it: no copy
             std::string out = buffer_.substr(0, end);
             buffer_.erase(0, end);
             co_return out;

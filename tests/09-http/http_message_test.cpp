@@ -45,7 +45,8 @@ TEST_CASE("parse_request_head: a malformed request line is a protocol_error that
     CHECK(request_error("G(T / HTTP/1.1\r\n\r\n").find("invalid method") != std::string::npos);
     CHECK(request_error("GET / HTTP/2.0\r\n\r\n").find("unsupported HTTP version") != std::string::npos);
     CHECK(request_error("GET / HTTP/1.1\r\n") != "");                // no empty line
-    CHECK(request_error("GET /\x01 HTTP/1.1\r\n\r\n").find("invalid request target") != std::string::npos);
+    CHECK(request_error("GET /\x01 HTTP/1.1\r\n\r\n").find("control character") != std::string::npos);
+    CHECK(request_error("GET /\t HTTP/1.1\r\n\r\n").find("invalid request target") != std::string::npos);
     CHECK(request_error("") != "");
 }
 

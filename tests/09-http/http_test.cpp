@@ -236,6 +236,14 @@ TEST_CASE("serve: answers with the handler's response; client_session keeps the 
         CHECK(missing.body == "no /nothing\n");
         aio::http::response posted = co_await session.request("POST", url(server, "/echo"), "a body");
         CHECK(posted.body == "POST /echo a body");
+        // "localhost" needs no DNS (no blocking lookup): it is 127.0.0.1, a connection of its own.
+        const std::string by_name = "http://localhost:" + std::to_string(server.port()) + "/echo";
+        aio::http::response named = co_await session.get(by_name);
+        CHECK(named.body == "GET /echo ");
+        CHECK(named.url == by_name);
+        CHECK(session.idle_connections() == 2);
+        session.close();
+        CHECK(session.idle_connections() == 0);
     };
     aio::run(main());
 }
