@@ -54,6 +54,8 @@ $(OUT)/$1/example: lessons/$4/example.cpp $(OUT)/$1/lib.a
 	$$(Q)$$(CXX) $$(CXXFLAGS) -I$2 $$< $(OUT)/$1/lib.a $$(LDFLAGS) -o $$@
 $(OUT)/$1/capstone: lessons/$4/capstone.cpp $(OUT)/$1/lib.a
 	$$(Q)$$(CXX) $$(CXXFLAGS) -I$2 $$< $(OUT)/$1/lib.a $$(LDFLAGS) -o $$@
+$(OUT)/$1/server: lessons/$4/server.cpp $(OUT)/$1/lib.a
+	$$(Q)$$(CXX) $$(CXXFLAGS) -I$2 $$< $(OUT)/$1/lib.a $$(LDFLAGS) -o $$@
 endef
 
 # Quiet by default: one short line per step; V=1 shows the whole commands.

@@ -291,28 +291,38 @@ def programs(l: Lesson) -> list[str]:
     return [name for name in ("example", "capstone") if (l.path / f"{name}.cpp").exists()]
 
 
+def binaries(l: Lesson) -> list[str]:
+    """What a lesson's snapshot builds besides its test: its programs, and its server if any."""
+    return programs(l) + (["server"] if (l.path / "server.cpp").exists() else [])
+
+
 @contextmanager
-def lesson_server(l: Lesson):
-    """The arguments a lesson's programs are run with. A lesson with a serve.py (lesson 09) gets
-    a local web server for the length of the run, started here and stopped by its PID; its
-    programs are given its URL."""
-    script = l.path / "serve.py"
-    if not script.exists():
+def lesson_server(l: Lesson, b: "Build | None" = None):
+    """The arguments a lesson's programs are run with. A lesson with a server.cpp (lesson 09)
+    gets that server, built from the lesson's snapshot, for the length of the run: started here,
+    its port read from its first line, stopped by its PID; its programs are given its URL."""
+    if not (l.path / "server.cpp").exists():
         yield []
         return
-    server = subprocess.Popen([PYTHON, str(script)], cwd=l.path, stdout=subprocess.PIPE, text=True)
+    b = b or Build("release", "g++")
+    generate_tree(SRC / f"snap-{l.nn}", l.number)   # (unchanged files are left alone)
+    if not b.make([b.target(f"snap-{l.nn}", "server")], quiet=True):
+        raise SystemExit(f"lessons/{l.dir}/server.cpp does not build")
+    binary = b.out / f"snap-{l.nn}" / "server"
+    server = subprocess.Popen([str(binary)], cwd=l.path, stdout=subprocess.PIPE, text=True)
     try:
         port = server.stdout.readline().strip()
         if not port.isdigit():
-            raise RuntimeError(f"{script.relative_to(ROOT)} did not print its port")
+            raise RuntimeError(f"lessons/{l.dir}/server did not print its port")
         yield [f"http://127.0.0.1:{port}/"]
     finally:
         server.terminate()
         server.wait(timeout=10)
 
 
-def compare_example(tally: Tally, binary: Path, l: Lesson, name: str = "example") -> None:
-    with lesson_server(l) as args:
+def compare_example(tally: Tally, b: "Build", l: Lesson, name: str = "example") -> None:
+    binary = b.out / f"snap-{l.nn}" / name
+    with lesson_server(l, b) as args:
         ours = run_binary(binary, args, cwd=l.path)
         py = l.path / f"{name}.py"
         if not py.exists():
@@ -334,7 +344,7 @@ def cmd_test(args) -> int:
         targets = [b.target("reference", "test")]
     else:
         targets = [b.target(t, what) for t in tree_names(all_lessons)
-                   for what in (["test", *programs(lesson(t[5:7]))] if t.startswith("snap-") else ["test"])]
+                   for what in (["test", *binaries(lesson(t[5:7]))] if t.startswith("snap-") else ["test"])]
     print(f"== building {len(targets)} binaries ({b.mode}, {b.cxx})", flush=True)
     started = time.time()
     if not b.make(targets):
@@ -353,7 +363,7 @@ def cmd_test(args) -> int:
             tally.suite(run_binary(b.out / f"snap-{l.nn}" / "test"),
                         f"snapshot {l.nn}: suites {upto[0][:2]}..{l.nn}")
             for name in programs(l):
-                compare_example(tally, b.out / f"snap-{l.nn}" / name, l, name)
+                compare_example(tally, b, l, name)
             ex = b.out / f"ex-{l.nn}" / "test"
             if len(upto) > 1:
                 tally.suite(run_binary(ex, [suite_filter(upto[:-1])]),
@@ -383,13 +393,13 @@ def cmd_run(args) -> int:
     b = Build(args.mode, args.cxx)
     chosen = [lesson(args.lesson)] if args.lesson else lessons()
     generate_trees()
-    if not b.make([b.target(f"snap-{l.nn}", name) for l in chosen for name in programs(l)], quiet=True):
+    if not b.make([b.target(f"snap-{l.nn}", name) for l in chosen for name in binaries(l)], quiet=True):
         return 1
     status = 0
     for l in chosen:
         for name in programs(l):
             print(f"==== lesson {l.dir}: lessons/{l.dir}/{name}.cpp", flush=True)
-            with lesson_server(l) as server_args:
+            with lesson_server(l, b) as server_args:
                 ours = run_binary(b.out / f"snap-{l.nn}" / name, server_args, cwd=l.path)
                 status |= ours.code != 0
                 if not args.lesson or not (l.path / f"{name}.py").exists():
@@ -722,7 +732,7 @@ def install_check(b: Build) -> bool:
     if flags.returncode != 0 or built.returncode != 0:
         print(flags.stderr, built.stderr)
         return False
-    with lesson_server(last) as args:
+    with lesson_server(last, b) as args:
         return subprocess.run([str(exe), *args], cwd=last.path, capture_output=True,
                               timeout=TIMEOUT_S).returncode == 0
 
