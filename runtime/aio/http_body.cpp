@@ -18,7 +18,7 @@ namespace {
 coroutine<std::string> read_chunked(stream& conn, std::size_t max_body) {
 #if AIO_EXERCISE == 9
     (void)conn, (void)max_body;
-    throw not_implemented("lesson 09, hole read_chunked: repeat: read_until(\"\\r\\n\") a size line, "
+    throw not_implemented("lesson 09, hole read_chunked: repeat: read_until(\"\\r\\n\", 1024) a size line, "
                           "parse_chunk_size() it, stop at 0, else read_exactly that many bytes and "
                           "check the CRLF after them; then skip trailer lines up to an empty one");
     co_return std::string();   // (never reached: keeps the stub a coroutine)
@@ -29,8 +29,10 @@ coroutine<std::string> read_chunked(stream& conn, std::size_t max_body) {
         std::uint64_t size = parse_chunk_size(line);
         if (size == 0) break;
         if (size > max_body - body.size()) too_large(max_body);
-        body += co_await conn.read_exactly(static_cast<std::size_t>(size));
-        if (co_await conn.read_exactly(2) != "\r\n") throw protocol_error("chunk not followed by CRLF");
+        std::string chunk = co_await conn.read_exactly(static_cast<std::size_t>(size));
+        body += chunk;
+        std::string end_of_chunk = co_await conn.read_exactly(2);
+        if (end_of_chunk != "\r\n") throw protocol_error("chunk not followed by CRLF");
     }
     // Trailer fields, which we read past and drop, up to the empty line.
     for (std::size_t trailer_bytes = 0;;) {

@@ -33,9 +33,15 @@ std::string request_bytes(const std::string& method, const url& where, const std
 // ANCHOR_END: request_bytes
 
 // Cancels a timer when the request is over, however it ends (even if its frame is destroyed).
-struct timer_guard {
-    timer_handle timer;
-    ~timer_guard() { timer.cancel(); }
+class timer_guard {
+public:
+    explicit timer_guard(timer_handle timer) : timer_(timer) {}
+    ~timer_guard() { timer_.cancel(); }
+    timer_guard(const timer_guard&) = delete;
+    timer_guard& operator=(const timer_guard&) = delete;
+
+private:
+    timer_handle timer_;
 };
 
 } // namespace
@@ -55,10 +61,11 @@ coroutine<response> client_session::request(std::string method, std::string url_
     task<response> work =
         create_task(follow_redirects(std::move(method), std::move(where), std::move(body), std::move(extra)));
     auto timed_out = std::make_shared<bool>(false);
-    timer_guard guard{get_running_loop().call_later(options_.timeout, [work, timed_out]() mutable {
+    event_loop::callback on_timeout = [work, timed_out]() mutable {
         *timed_out = true;
         work.cancel();
-    })};
+    };
+    timer_guard guard(get_running_loop().call_later(options_.timeout, std::move(on_timeout)));
     try {
         co_return co_await work;
     } catch (const cancelled_error&) {
@@ -94,27 +101,41 @@ coroutine<response> client_session::follow_redirects(std::string method, url whe
         if (redirects == options_.max_redirects)
             throw too_many_redirects("more than " + std::to_string(options_.max_redirects) +
                                      " redirects, the last to " + *location);
-        where = resolve_location(where, *location);
-        // 307 and 308 repeat the request as it was; the others become a GET without a body
-        // (303 by definition, 301 and 302 as every browser and aiohttp do).
-        if (r.status != 307 && r.status != 308 && method != "HEAD") {
+        url next = resolve_location(where, *location);
+        // As aiohttp: a 303 is answered with a GET (but a HEAD stays a HEAD), a 301 or 302 to a
+        // POST too, as every browser does; 307 and 308 repeat the request as it was.
+        if ((r.status == 303 && method != "HEAD") || ((r.status == 301 || r.status == 302) && method == "POST")) {
             method = "GET";
             body.clear();
         }
+        // Credentials are for the host they were meant for.
+        if (next.authority() != where.authority()) {
+            extra.remove("Authorization");
+            extra.remove("Cookie");
+        }
+        where = std::move(next);
     }
 #endif
 }
 // ANCHOR_END: follow_redirects
 
-stream client_session::take_idle(const std::string& authority) {
+std::unique_ptr<stream> client_session::take_idle(const std::string& authority) {
     for (auto it = idle_.rbegin(); it != idle_.rend(); ++it) {
         if (it->authority != authority) continue;
-        stream conn = std::move(it->conn);
+        std::unique_ptr<stream> conn = std::move(it->conn);
         idle_.erase(std::next(it).base());
         return conn;
     }
-    return stream();
+    return nullptr;
 }
+
+namespace {
+// Methods that mean the same when sent twice (RFC 9110, 9.2.2): only those are retried.
+bool idempotent(const std::string& method) {
+    return method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE" ||
+           method == "OPTIONS" || method == "TRACE";
+}
+} // namespace
 
 // ANCHOR: exchange
 // One request and its response, on a kept-alive connection if the session has one.
@@ -122,19 +143,23 @@ coroutine<response> client_session::exchange(const std::string& method, const ur
                                              const std::string& body, const headers& extra) {
     const std::string bytes = request_bytes(method, where, body, extra);
     const std::string authority = where.authority();
-    stream conn = take_idle(authority);
-    if (conn.is_open()) {
+    std::unique_ptr<stream> conn = take_idle(authority);
+    if (conn) {
         bool answered = false;
         try {
             co_return co_await exchange_on(conn, method, where, bytes, answered);
         } catch (const std::system_error&) {
-            if (answered) throw;
+            if (answered || !idempotent(method)) throw;
         } catch (const incomplete_read_error&) {
             if (answered) throw;
+            if (!idempotent(method))
+                throw protocol_error("the server at " + authority + " closed a kept-alive connection "
+                                     "without answering (" + method + " is not retried)");
         }
         // The server closed the idle connection before we used it: once more, on a new one.
     }
-    conn = co_await open_connection(where.host, where.port);
+    stream fresh = co_await open_connection(where.host, where.port);
+    conn = std::make_unique<stream>(std::move(fresh));
     bool answered = false;
     try {
         co_return co_await exchange_on(conn, method, where, bytes, answered);
@@ -146,8 +171,10 @@ coroutine<response> client_session::exchange(const std::string& method, const ur
 // ANCHOR_END: exchange
 
 // ANCHOR: exchange_on
-coroutine<response> client_session::exchange_on(stream& conn, const std::string& method, const url& where,
-                                                const std::string& request_bytes, bool& answered) {
+coroutine<response> client_session::exchange_on(std::unique_ptr<stream>& connection, const std::string& method,
+                                                const url& where, const std::string& request_bytes,
+                                                bool& answered) {
+    stream& conn = *connection;
     co_await conn.write(request_bytes);
     response_head head;
     do {   // skip "100 Continue" and other interim responses
@@ -172,7 +199,7 @@ coroutine<response> client_session::exchange_on(stream& conn, const std::string&
     r.reason = std::move(head.reason);
     r.headers = std::move(head.headers);
     if (framing.kind != body_framing::until_close && keeps_alive(head.minor_version, r.headers))
-        idle_.push_back({where.authority(), std::move(conn)});
+        idle_.emplace_back(where.authority(), std::move(connection));
     co_return r;
 }
 // ANCHOR_END: exchange_on

@@ -8,9 +8,12 @@
 //  * A session keeps connections alive and reuses them: the second request to the same host
 //    and port makes no new connection (no handshake, no new socket). A connection goes back to
 //    the session only once its response was read to the end and both sides agreed to keep it.
-//  * A reused connection may have been closed by the server while it sat idle. If the request
-//    fails before a single byte of the answer came, it is sent again on a new connection, once
-//    (as aiohttp does); any later failure is the caller's.
+//  * A reused connection may have been closed by the server while it sat idle. If a request
+//    that is safe to repeat (GET, HEAD, PUT, DELETE, OPTIONS: not POST) fails before a single
+//    byte of the answer came, it is sent again on a new connection, once (as newer aiohttp
+//    versions do); any later failure is the caller's.
+//  * Idle connections are kept as unique_ptr<stream>: a stream stays where it is, and keeps its
+//    fd registered with the loop from one request to the next (moving a stream re-registers).
 //  * Everything has a bound: the time (one timeout for the whole request, redirects included),
 //    the redirects, the size of a head and of a body. Past a bound, an exception says which.
 //  * An HTTP error status is a response, not an exception (aiohttp's default).
@@ -28,6 +31,7 @@
 #include "aio/stream.hpp"
 
 #include <chrono>
+#include <memory>
 #include <cstddef>
 #include <stdexcept>
 #include <string>
@@ -75,15 +79,19 @@ public:
 
 private:
     struct idle_connection {
+        // (A constructor, not a braced aggregate: in exchange_on, a coroutine, g++ 12 -O1 with
+        // ASan built `{authority, std::move(conn)}` from the wrong bytes — a garbage pointer.)
+        idle_connection(std::string where, std::unique_ptr<stream> c)
+            : authority(std::move(where)), conn(std::move(c)) {}
         std::string authority;   // "host:port"
-        stream conn;
+        std::unique_ptr<stream> conn;
     };
     coroutine<response> follow_redirects(std::string method, url where, std::string body, headers extra);
     coroutine<response> exchange(const std::string& method, const url& where, const std::string& body,
                                  const headers& extra);
-    coroutine<response> exchange_on(stream& conn, const std::string& method, const url& where,
-                                    const std::string& request_bytes, bool& answered);
-    stream take_idle(const std::string& authority);
+    coroutine<response> exchange_on(std::unique_ptr<stream>& conn, const std::string& method,
+                                    const url& where, const std::string& request_bytes, bool& answered);
+    std::unique_ptr<stream> take_idle(const std::string& authority);
 
     client_options options_;
     std::vector<idle_connection> idle_;

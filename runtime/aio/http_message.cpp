@@ -125,6 +125,10 @@ const std::string* headers::find(std::string_view name) const noexcept {
     return nullptr;
 }
 
+void headers::remove(std::string_view name) noexcept {
+    std::erase_if(fields_, [name](const field& f) { return equal_ignoring_case(f.first, name); });
+}
+
 std::string headers::get(std::string_view name, std::string_view fallback) const {
     const std::string* value = find(name);
     return value ? *value : std::string(fallback);

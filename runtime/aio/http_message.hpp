@@ -44,6 +44,8 @@ public:
 
     void add(std::string name, std::string value) { fields_.emplace_back(std::move(name), std::move(value)); }
     void reserve(std::size_t n) { fields_.reserve(n); }
+    /// Removes every field called `name`.
+    void remove(std::string_view name) noexcept;
     /// The value of the first field called `name`, or null.
     const std::string* find(std::string_view name) const noexcept;
     /// The value of the first field called `name`, or `fallback`.

@@ -99,20 +99,22 @@ coroutine<> serve_connection(stream conn, std::shared_ptr<const handler> on_requ
         req.headers = std::move(head.headers);
         const bool keep_alive = keeps_alive(head.minor_version, req.headers);
         const bool head_only = req.method == "HEAD";
-        response r;
+        std::string answer;
         try {
-            r = co_await (*on_request)(std::move(req));
+            response r = co_await (*on_request)(std::move(req));
+            answer = response_bytes(r, keep_alive, head_only);   // throws if r is not valid HTTP
         } catch (const cancelled_error&) {
             throw;   // the server is shutting down: not the handler's failure
         } catch (const std::exception& e) {
             const std::string_view request_line = std::string_view(bytes).substr(0, bytes.find('\r'));
             std::fprintf(stderr, "aio http: the handler of \"%.*s\" failed: %s\n",
                          static_cast<int>(request_line.size()), request_line.data(), e.what());
-            r = response{};
-            r.status = 500;
-            r.body = "Internal Server Error\n";
+            response failed;
+            failed.status = 500;
+            failed.body = "Internal Server Error\n";
+            answer = response_bytes(failed, keep_alive, head_only);
         }
-        co_await conn.write(response_bytes(r, keep_alive, head_only));
+        co_await conn.write(std::move(answer));
         if (!keep_alive) co_return;
     }
 }

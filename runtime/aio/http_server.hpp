@@ -13,12 +13,14 @@
 //  * The handler sees a whole request and returns a whole response; the server frames it
 //    (Content-Length, Connection) so that a handler cannot get the framing wrong.
 //  * Bad input never reaches the handler: a malformed head gets 400, one too large 431, a body
-//    too large 413, and the connection is closed. A handler that throws gets its client a 500
-//    (and a line on stderr); the other connections never notice.
+//    too large 413, and the connection is closed. A handler that throws, or returns a response
+//    that is not valid HTTP, gets its client a 500 (and a line on stderr); the other connections
+//    never notice.
 //
 // Simplified: no keep-alive idle timeout (an idle client holds its connection until it closes
 // it), no streaming bodies, no "Expect: 100-continue", no routing (the handler looks at
-// r.path()).
+// r.path()), no lingering close: after a 400 or 413 the connection closes at once, and a client
+// still sending a large body may see a reset instead of the answer (nginx reads on for a while).
 #pragma once
 
 #include "aio/coroutine.hpp"

@@ -315,7 +315,8 @@ coroutine<std::string> stream::read_until(std::string separator, std::size_t lim
         }
         // The separator may straddle what we have and what comes next.
         searched = buffer_.size() < separator.size() ? 0 : buffer_.size() - separator.size() + 1;
-        if (!co_await fill_buffer()) {
+        const bool more = co_await fill_buffer();
+        if (!more) {
             std::string partial = std::exchange(buffer_, {});
             const std::size_t got = partial.size();
             throw incomplete_read_error(std::move(partial), got + separator.size(), "read_until");

@@ -33,7 +33,7 @@ inline constexpr bool recycle_frames = true;
 class frame_cache {
 public:
     static void* allocate(std::size_t size) {
-        if (recycle_frames) {
+        if (recycle_frames && !gone) {
             free_list& list = instance().lists_[slot(size)];
             if (list.size == size && list.head != nullptr) {
                 block* b = list.head;
@@ -46,7 +46,7 @@ public:
     }
 
     static void release(void* frame, std::size_t size) noexcept {
-        if (recycle_frames) {
+        if (recycle_frames && !gone) {
             free_list& list = instance().lists_[slot(size)];
             if (list.count == 0) list.size = size;   // an empty slot: it holds this size from now on
             if (list.size == size && list.count < max_kept) {
@@ -62,6 +62,7 @@ public:
     frame_cache(const frame_cache&) = delete;
     frame_cache& operator=(const frame_cache&) = delete;
     ~frame_cache() {   // the thread ends: give everything back
+        gone = true;       // frames freed later still (a global's, at exit) bypass the cache
         for (free_list& list : lists_)
             while (block* b = list.head) {
                 list.head = b->next;
@@ -71,6 +72,7 @@ public:
 
 private:
     static constexpr std::size_t slots = 64, max_kept = 64;
+    static inline thread_local bool gone = false;   // trivial: still there after the cache
     struct block {
         block* next;
     };

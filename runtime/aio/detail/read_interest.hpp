@@ -89,7 +89,8 @@ inline read_interest::awaiter read_interest::wait(int fd) noexcept { return awai
 
 inline void read_interest::start(awaiter* reader, int fd) {
     event_loop& loop = get_running_loop();
-    if (loop_ != &loop || fd_ != fd) {
+    // (A new loop may sit where a dead one was: the token tells them apart.)
+    if (loop_ != &loop || fd_ != fd || loop_alive_.expired()) {
         stop();
         loop.add_reader(fd, [this] { on_readable(); });
         loop_ = &loop;
