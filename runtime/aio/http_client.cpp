@@ -87,8 +87,9 @@ coroutine<response> client_session::follow_redirects(std::string method, url whe
     (void)method, (void)where, (void)body, (void)extra;
     throw not_implemented("lesson 09, hole follow_redirects: exchange() the request; set r.url; "
                           "on 301/302/303/307/308 with a Location, resolve_location() and go "
-                          "again (more than max_redirects: too_many_redirects; all but 307/308 "
-                          "become a GET without a body)");
+                          "again (more than max_redirects: too_many_redirects); a 303 becomes a "
+                          "GET without a body (HEAD stays HEAD), and so does a POST on 301/302; "
+                          "drop Authorization and Cookie when the host:port changes");
     co_return response();   // (never reached: keeps the stub a coroutine)
 #else
     for (int redirects = 0;; ++redirects) {

@@ -9,7 +9,7 @@
 //    and port makes no new connection (no handshake, no new socket). A connection goes back to
 //    the session only once its response was read to the end and both sides agreed to keep it.
 //  * A reused connection may have been closed by the server while it sat idle. If a request
-//    that is safe to repeat (GET, HEAD, PUT, DELETE, OPTIONS: not POST) fails before a single
+//    that is safe to repeat (GET, HEAD, PUT, DELETE, OPTIONS, TRACE: not POST) fails before a single
 //    byte of the answer came, it is sent again on a new connection, once (as newer aiohttp
 //    versions do); any later failure is the caller's.
 //  * Idle connections are kept as unique_ptr<stream>: a stream stays where it is, and keeps its

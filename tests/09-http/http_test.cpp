@@ -76,6 +76,9 @@ aio::coroutine<aio::http::response> app(aio::http::request r) {
             out.status = path.back() == '7' ? 307 : 302;
             out.headers.add("Location", "/hops/" + std::to_string(n - 1));
         }
+    } else if (path == "/other") {   // "see other": whatever the request was, GET /echo
+        out.status = 303;
+        out.headers.add("Location", "/echo");
     } else if (path == "/loop") {
         out.status = 302;
         out.headers.add("Location", "/loop");
@@ -567,6 +570,8 @@ TEST_CASE("follow_redirects: as aiohttp, a 302 turns only a POST into a GET; cre
         aio::http::client_session session;
         aio::http::response put = co_await session.request("PUT", url(here, "/hops/1"), "kept");
         CHECK(put.body == "arrived by PUT with [kept]");
+        aio::http::response seen = co_await session.request("PUT", url(here, "/other"), "x");
+        CHECK(seen.body == "GET /echo ");   // a 303 turns any method into a GET, without the body
         // /away redirects to the other server's /auth: the Authorization header does not follow.
         aio::http::headers secret{{"Authorization", "Bearer 42"}, {"X-Test", "visible"}};
         const std::string away = url(here, "/away?to=") + std::to_string(other.port());

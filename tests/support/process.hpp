@@ -9,7 +9,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -24,8 +24,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-extern char** environ;
 
 // A directory under /tmp, removed with everything in it when the object goes.
 struct temp_dir {
@@ -70,7 +68,9 @@ inline std::uint16_t free_port() {
     return ntohs(a.sin_port);
 }
 
-// A child process, killed (SIGTERM, then waited for) when the object goes if still running.
+// A child process, killed (SIGTERM, then waited for) when the object goes if still running —
+// and killed by the kernel if this process dies first (an ASan abort, a timeout): no test may
+// leave a server running.
 class child_process {
 public:
     // `output`: a file for its stdout and stderr ("" keeps ours).
@@ -78,15 +78,21 @@ public:
         std::vector<char*> args;
         for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
         args.push_back(nullptr);
-        posix_spawn_file_actions_t actions;
-        ::posix_spawn_file_actions_init(&actions);
-        if (!output.empty()) {
-            ::posix_spawn_file_actions_addopen(&actions, 1, output.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-            ::posix_spawn_file_actions_adddup2(&actions, 1, 2);
+        const pid_t parent = ::getpid();
+        pid_ = ::fork();
+        if (pid_ < 0) throw std::runtime_error("fork failed");
+        if (pid_ == 0) {   // the child: only async-signal-safe calls until exec
+            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+            if (::getppid() != parent) ::_exit(127);   // the parent died before prctl
+            if (!output.empty()) {
+                int fd = ::open(output.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+                if (fd < 0) ::_exit(127);
+                ::dup2(fd, 1);
+                ::dup2(fd, 2);
+            }
+            ::execvp(args[0], args.data());
+            ::_exit(127);   // not found: the test sees exit code 127
         }
-        int rc = ::posix_spawnp(&pid_, args[0], &actions, nullptr, args.data(), environ);
-        ::posix_spawn_file_actions_destroy(&actions);
-        if (rc != 0) throw std::runtime_error("cannot start " + argv[0] + ": " + std::strerror(rc));
     }
     ~child_process() {
         if (pid_ > 0) {
