@@ -30,22 +30,25 @@ std::string quote(std::string_view bytes) {
 
 char lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
-// RFC 9110's tchar: what a method or a header name is made of.
-bool is_token_char(char c) noexcept {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-    switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-    case '-': case '.': case '^': case '_': case '`': case '|': case '~':
-        return true;
-    default:
-        return false;
+// Character classes, one table lookup per byte (the parser's inner loops run over every byte
+// of every request a server reads).
+struct char_classes {
+    bool token[256] = {};   // RFC 9110's tchar: what a method or a header name is made of
+    bool text[256] = {};    // what a line may hold: printable ASCII, tab, and bytes >= 0x80
+    constexpr char_classes() {
+        for (int c = 0; c < 256; ++c) {
+            token[c] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+            text[c] = (c >= 0x20 && c != 0x7f) || c == '\t';
+        }
+        for (unsigned char c : std::string_view("!#$%&'*+-.^_`|~")) token[c] = true;
     }
-}
+};
+constexpr char_classes classes;
 
 bool is_token(std::string_view s) noexcept {
     if (s.empty()) return false;
     for (char c : s)
-        if (!is_token_char(c)) return false;
+        if (!classes.token[static_cast<unsigned char>(c)]) return false;
     return true;
 }
 
@@ -58,18 +61,16 @@ std::string_view trim(std::string_view s) noexcept {
 // Splits off the next CRLF-terminated line. The one pass over every byte of a head: a bare CR
 // or LF, or another control character (a tab aside), is an error here, once for all callers.
 std::string_view next_line(std::string_view& rest) {
-    for (std::size_t i = 0; i < rest.size(); ++i) {
-        const auto c = static_cast<unsigned char>(rest[i]);
-        if ((c >= 0x20 && c != 0x7f) || c == '\t') continue;   // printable, UTF-8, tab
-        if (c == '\r' && i + 1 < rest.size() && rest[i + 1] == '\n') {
-            std::string_view line = rest.substr(0, i);
-            rest.remove_prefix(i + 2);
-            return line;
-        }
-        if (c == '\r' || c == '\n') fail("bare CR or LF in line " + quote(rest.substr(0, i + 1)));
-        fail("control character in line " + quote(rest.substr(0, i + 1)));
+    std::size_t i = 0;
+    while (i < rest.size() && classes.text[static_cast<unsigned char>(rest[i])]) ++i;
+    if (i == rest.size()) fail("header block does not end with an empty line");
+    if (rest[i] == '\r' && i + 1 < rest.size() && rest[i + 1] == '\n') {
+        std::string_view line = rest.substr(0, i);
+        rest.remove_prefix(i + 2);
+        return line;
     }
-    fail("header block does not end with an empty line");
+    if (rest[i] == '\r' || rest[i] == '\n') fail("bare CR or LF in line " + quote(rest.substr(0, i + 1)));
+    fail("control character in line " + quote(rest.substr(0, i + 1)));
 }
 
 // "HTTP/1.1" -> 1; anything but HTTP/1.0 and HTTP/1.1 is an error.
