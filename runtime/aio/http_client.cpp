@@ -46,6 +46,13 @@ private:
 
 } // namespace
 
+client_session::client_session(client_options options) : options_(options) {
+    if (options_.timeout <= duration::zero())
+        throw std::invalid_argument("client_session: the timeout must be positive");
+    if (options_.max_redirects < 0)
+        throw std::invalid_argument("client_session: max_redirects must not be negative");
+}
+
 coroutine<response> client_session::get(std::string url, headers extra) {
     co_return co_await request("GET", std::move(url), {}, std::move(extra));
 }

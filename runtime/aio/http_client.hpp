@@ -62,7 +62,8 @@ struct client_options {
 // ANCHOR: client_session
 class client_session {
 public:
-    explicit client_session(client_options options = {}) : options_(options) {}
+    /// A timeout that is not positive or a negative max_redirects: std::invalid_argument.
+    explicit client_session(client_options options = {});
     client_session(const client_session&) = delete;   // it owns connections
     client_session& operator=(const client_session&) = delete;
 

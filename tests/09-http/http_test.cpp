@@ -93,6 +93,12 @@ aio::coroutine<aio::http::response> app(aio::http::request r) {
     co_return out;
 }
 
+// One read of `s`, as a task of its own: started now, it waits until bytes come.
+aio::coroutine<std::string> read_once(aio::stream* s) {
+    std::string got = co_await s->read();
+    co_return got;
+}
+
 // Sends raw bytes to a server and returns everything it says until it closes.
 aio::coroutine<std::string> raw_exchange(std::uint16_t port, std::string bytes) {
     aio::stream conn = co_await aio::open_connection("127.0.0.1", port);
@@ -156,7 +162,7 @@ TEST_CASE("read_interest: the fd stays registered from one read to the next") {
         std::string got;
         for (char c : std::string("abc")) {
             aio::task<std::string> reader =
-                aio::create_task([](aio::stream* s) -> aio::coroutine<std::string> { co_return co_await s->read(); }(&s));
+                aio::create_task(read_once(&s));
             co_await aio::sleep(1ms);   // the reader waits
             CHECK(::write(pair.fd[1], &c, 1) == 1);
             got += co_await reader;
@@ -174,7 +180,7 @@ TEST_CASE("read_interest: bytes nobody waits for unregister the fd (no busy loop
         socket_pair pair;
         aio::stream s(::dup(pair.fd[0]));
         aio::task<std::string> reader =
-            aio::create_task([](aio::stream* s) -> aio::coroutine<std::string> { co_return co_await s->read(); }(&s));
+            aio::create_task(read_once(&s));
         co_await aio::sleep(1ms);
         CHECK(::write(pair.fd[1], "x", 1) == 1);
         CHECK(co_await reader == "x");
@@ -194,7 +200,7 @@ TEST_CASE("read_interest: a cancelled read leaves the stream readable") {
         socket_pair pair;
         aio::stream s(::dup(pair.fd[0]));
         aio::task<std::string> reader =
-            aio::create_task([](aio::stream* s) -> aio::coroutine<std::string> { co_return co_await s->read(); }(&s));
+            aio::create_task(read_once(&s));
         co_await aio::sleep(1ms);
         reader.cancel();
         CHECK_THROWS_AS(co_await reader, aio::cancelled_error);
@@ -211,7 +217,7 @@ TEST_CASE("read_interest: a stream that outlives its loop closes cleanly") {
         aio::stream kept(::dup(pair.fd[0]));   // made before aio::run, closed after its loop is gone
         auto read_one = [](aio::stream* s, int peer) -> aio::coroutine<std::string> {
             aio::task<std::string> reader =
-                aio::create_task([](aio::stream* s) -> aio::coroutine<std::string> { co_return co_await s->read(); }(s));
+                aio::create_task(read_once(s));
             co_await aio::sleep(1ms);   // the reader waits: the fd is registered with this run's loop
             CHECK(::write(peer, "q", 1) == 1);
             std::string got = co_await reader;
@@ -228,7 +234,7 @@ TEST_CASE("read_interest: a stream read under one aio::run is read again under t
     aio::stream s(::dup(pair.fd[0]));
     auto read_one = [](aio::stream* s, int peer, std::string byte) -> aio::coroutine<std::string> {
         aio::task<std::string> reader =
-            aio::create_task([](aio::stream* s) -> aio::coroutine<std::string> { co_return co_await s->read(); }(s));
+            aio::create_task(read_once(s));
         co_await aio::sleep(1ms);
         CHECK(::write(peer, byte.data(), 1) == 1);
         std::string got = co_await reader;
@@ -262,6 +268,7 @@ TEST_CASE("serve: answers with the handler's response; client_session keeps the 
         CHECK(missing.body == "no /nothing\n");
         aio::http::response posted = co_await session.request("POST", url(server, "/echo"), "a body");
         CHECK(posted.body == "POST /echo a body");
+        CHECK(aio::get_running_loop().scheduled_timers() == 0);   // every request's timeout timer is gone
         // "localhost" needs no DNS (no blocking lookup): it is 127.0.0.1, a connection of its own.
         const std::string by_name = "http://localhost:" + std::to_string(server.port()) + "/echo";
         aio::http::response named = co_await session.get(by_name);
@@ -502,6 +509,18 @@ TEST_CASE("client_session: cancelling a request cancels its connection too") {
     };
     CHECK(aio::run(main()));
     CHECK(open_fd_count() == before);
+}
+
+TEST_CASE("client_session: options that make no sense are refused at once") {
+    aio::http::client_options no_time;
+    no_time.timeout = -1ms;
+    CHECK_THROWS_AS(aio::http::client_session{no_time}, std::invalid_argument);
+    aio::http::client_options zero_time;
+    zero_time.timeout = 0ms;
+    CHECK_THROWS_AS(aio::http::client_session{zero_time}, std::invalid_argument);
+    aio::http::client_options backwards;
+    backwards.max_redirects = -1;
+    CHECK_THROWS_AS(aio::http::client_session{backwards}, std::invalid_argument);
 }
 
 TEST_CASE("client_session: bad URLs, refused connections and bad headers are clear errors") {
