@@ -171,6 +171,18 @@ void event_loop::add_writer(int fd, callback cb) {
 }
 bool event_loop::remove_reader(int fd) { return unwatch(fd, &fd_watch::reader); }
 bool event_loop::remove_writer(int fd) { return unwatch(fd, &fd_watch::writer); }
+#if AIO_LESSON >= 9
+void event_loop::add_edge_reader(int fd, callback cb) {
+    watch(fd, &fd_watch::reader, std::move(cb), "add_edge_reader");
+    // Then again as edge-triggered: one more epoll_ctl, once per fd, for a simpler watch().
+    fd_watch& w = watches_[fd];
+    w.edge_triggered = true;
+    update_epoll(fd, w, "add_edge_reader");
+}
+bool event_loop::hung_up(int fd) const noexcept {
+    return fd >= 0 && static_cast<std::size_t>(fd) < watches_.size() && watches_[fd].hung_up;
+}
+#endif // lesson 09
 
 // ANCHOR: watch
 void event_loop::watch(int fd, callback fd_watch::*slot, callback cb, const char* caller) {
@@ -200,6 +212,9 @@ bool event_loop::unwatch(int fd, callback fd_watch::*slot) {
         return false;
     fd_watch& w = watches_[fd];
     w.*slot = nullptr;
+#if AIO_LESSON >= 9
+    if (slot == &fd_watch::reader) w.edge_triggered = w.hung_up = false;
+#endif // lesson 09
     try {
         update_epoll(fd, w, "remove");
     } catch (const std::system_error&) {
@@ -223,6 +238,9 @@ void event_loop::update_epoll(int fd, fd_watch& w, const char* caller) {
 #else
     epoll_event ev{};
     ev.events = (w.reader ? EPOLLIN : 0u) | (w.writer ? EPOLLOUT : 0u);
+#if AIO_LESSON >= 9
+    if (w.reader && w.edge_triggered) ev.events |= EPOLLET | EPOLLRDHUP;
+#endif // lesson 09
     ev.data.fd = fd;
     int op = !w.registered ? EPOLL_CTL_ADD : ev.events != 0 ? EPOLL_CTL_MOD : EPOLL_CTL_DEL;
     if (::epoll_ctl(epoll_fd_, op, fd, &ev) < 0)
@@ -317,6 +335,11 @@ void event_loop::wait_for_events() {
     }
     for (int i = 0; i < n; ++i) {
         int fd = events[i].data.fd;
+#if AIO_LESSON >= 9
+        // Sticky: an edge-triggered reader hears of the peer's close once, maybe together with
+        // the last bytes, and must not then wait for news that will never come.
+        if (events[i].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) watches_[fd].hung_up = true;
+#endif // lesson 09
         // Errors and hang-ups wake both sides, as in Python's selectors: the read or write
         // that follows is what reports them.
         if (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))

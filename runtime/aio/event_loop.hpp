@@ -131,6 +131,13 @@ public:
     /// Expires when the loop is destroyed: for an object that registered with the loop and may
     /// outlive it (lesson 09's streams), to know whether there is still a loop to unregister from.
     std::weak_ptr<const void> liveness() const { return alive_; }
+    /// Lesson 09: add_reader, edge-triggered. `cb` runs when something new arrives on `fd` (bytes,
+    /// the peer's close, an error): once per arrival, not at every step while bytes wait unread.
+    /// So the reader must read until it has seen the socket empty, or it will not hear again.
+    void add_edge_reader(int fd, callback cb);
+    /// Has epoll reported the peer's close (EPOLLRDHUP, EPOLLHUP) or an error on `fd` since its
+    /// edge reader was added? From then on a read never blocks: it returns the end, or fails.
+    bool hung_up(int fd) const noexcept;
 #endif // lesson 09
 
 private:
@@ -152,6 +159,10 @@ private:
     struct fd_watch {
         callback reader, writer;
         bool registered = false;   // known to epoll
+#if AIO_LESSON >= 9
+        bool edge_triggered = false;   // the reader is (add_edge_reader)
+        bool hung_up = false;          // epoll said the peer closed, or an error
+#endif // lesson 09
     };
 
     void run_once();

@@ -193,27 +193,27 @@ void stream::check_open(const char* what) const {
 #if AIO_LESSON >= 9
 // Appends what the socket has to buffer_, waiting until it has something.
 //
-// Lesson 09: when the last recv emptied the socket (it returned less than it could take), wait
-// for epoll to say there is more instead of asking recv first and hearing EAGAIN: that was a
-// wasted system call per request. Waiting first is safe because the fd's registration is
-// level-triggered: bytes that are already there wake us at the very next epoll_wait.
+// Lesson 09: when the last recv emptied the socket, wait for epoll to say there is more instead
+// of asking recv first and hearing EAGAIN: that was a wasted system call per request. The
+// read_interest knows (see detail/read_interest.hpp): a recv that returns less than it could
+// take has emptied the socket.
 coroutine<bool> stream::fill_buffer() {
     static thread_local char scratch[65536];
     for (;;) {
-        if (drained_) {
+        if (!read_interest_.ready()) {
             co_await read_interest_.wait(fd_);
             check_open("read");
         }
         ssize_t n = ::recv(fd_, scratch, sizeof scratch, 0);
         if (n > 0) {
-            drained_ = static_cast<std::size_t>(n) < sizeof scratch;
+            if (static_cast<std::size_t>(n) < sizeof scratch) read_interest_.drained();
             buffer_.append(scratch, static_cast<std::size_t>(n));
             co_return true;
         }
         if (n == 0) co_return false;   // the peer closed its side: end of the stream
         if (errno == EINTR) continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK) throw_os_error(errno, "recv");
-        drained_ = true;
+        read_interest_.drained();
     }
 }
 #else

@@ -128,7 +128,6 @@ private:
     bool reading_ = false, writing_ = false;   // one reader and one writer at a time
 #if AIO_LESSON >= 9
     detail::read_interest read_interest_;   // keeps the fd registered between reads
-    bool drained_ = false;                  // the last recv emptied the socket
 #endif // lesson 09
 };
 // ANCHOR_END: stream

@@ -9,6 +9,7 @@
 #include "support/process.hpp"
 
 #include <string>
+#include <sys/resource.h>
 #include <system_error>
 
 using namespace std::chrono_literals;
@@ -174,24 +175,60 @@ TEST_CASE("read_interest: the fd stays registered from one read to the next") {
     CHECK(aio::run(main()) == "abc");
 }
 
-TEST_CASE("read_interest: bytes nobody waits for unregister the fd (no busy loop)") {
+// CPU time this thread has used so far.
+std::chrono::microseconds thread_cpu_time() {
+    rusage usage{};
+    ::getrusage(RUSAGE_THREAD, &usage);
+    return std::chrono::seconds(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+           std::chrono::microseconds(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec);
+}
+
+TEST_CASE("read_interest: bytes nobody waits for are kept for the next read, without a busy loop") {
     no_leaks check;
     auto main = []() -> aio::coroutine<bool> {
         socket_pair pair;
         aio::stream s(::dup(pair.fd[0]));
-        aio::task<std::string> reader =
-            aio::create_task(read_once(&s));
+        aio::task<std::string> reader = aio::create_task(read_once(&s));
         co_await aio::sleep(1ms);
         CHECK(::write(pair.fd[1], "x", 1) == 1);
-        CHECK(co_await reader == "x");
+        CHECK(co_await reader == "x");             // the socket is empty again: the next read waits
         CHECK(::write(pair.fd[1], "y", 1) == 1);   // nobody reads this one yet
-        co_await aio::sleep(5ms);
-        aio::event_loop& loop = aio::get_running_loop();
-        loop.add_reader(s.fd(), [] {});   // would throw if the stream still had the fd
-        CHECK(loop.remove_reader(s.fd()));
-        co_return co_await s.read() == "y";   // and reading registers it again
+        // Level-triggered, the unread byte would wake the loop at every step: 100 ms of CPU.
+        // Edge-triggered, it is heard once and remembered.
+        const auto cpu_before = thread_cpu_time();
+        co_await aio::sleep(100ms);
+        CHECK(thread_cpu_time() - cpu_before < 50ms);
+        CHECK_THROWS_AS(aio::get_running_loop().add_reader(s.fd(), [] {}), std::logic_error);   // still ours
+        co_return co_await s.read() == "y";
     };
     CHECK(aio::run(main()));
+}
+
+TEST_CASE("read_interest: the peer's last bytes and its close in one edge: the bytes, then the end") {
+    no_leaks check;
+    auto main = []() -> aio::coroutine<> {
+        socket_pair pair;
+        aio::stream s(::dup(pair.fd[0]));
+        aio::task<std::string> reader = aio::create_task(read_once(&s));
+        co_await aio::sleep(1ms);
+        CHECK(::write(pair.fd[1], "a", 1) == 1);
+        CHECK(co_await reader == "a");   // a short read: the socket is empty, the next read waits
+        CHECK(::write(pair.fd[1], "bc", 2) == 2);
+        pair.close(1);                   // both before the loop looks: one edge says both
+        CHECK(co_await s.read() == "bc");
+        // That read was short too, but epoll said the peer hung up: no edge will come again,
+        // so this read must ask recv, not wait.
+        aio::task<std::string> last = aio::create_task(read_once(&s));
+        for (int i = 0; i < 100 && !last.done(); ++i) co_await aio::sleep(10ms);
+        if (!last.done()) {
+            last.cancel();
+            FAIL_CHECK("the read after the peer's close waits forever");
+            CHECK_THROWS_AS(co_await last, aio::cancelled_error);
+            co_return;
+        }
+        CHECK(co_await last == "");
+    };
+    aio::run(main());
 }
 
 TEST_CASE("read_interest: a cancelled read leaves the stream readable") {

@@ -6,13 +6,21 @@
 // the registration from the first read that waits until the stream closes, and remembers which
 // read (if any) is waiting, so that a read that waits costs no system call at all.
 //
-// epoll here is level-triggered, as asyncio's selectors: an fd with unread bytes is reported at
-// every step. Two consequences:
-//  * The waiting read is resumed at once, inside the loop's callback, not in the next step: it
-//    takes the bytes before the next epoll_wait, which would otherwise report them a second time
-//    (asyncio's transports read inside the callback for the same reason).
-//  * An fd reported while no read waits is removed, or it would wake the loop at every step;
-//    the next read that waits registers it again.
+// The registration is edge-triggered (add_edge_reader): epoll says "something new came" once,
+// where level-triggered it would report the fd at every step until its bytes are read (and
+// polling each reported fd again costs the kernel time at every epoll_wait). What the edge said
+// must not be lost, so a read_interest carries one bit, `ready`: the socket may hold something
+// not read yet.
+//  * An edge sets it (and resumes the waiting read, if any, at once, inside the loop's callback).
+//  * A recv that finds the socket empty clears it: EAGAIN, or fewer bytes than it asked for
+//    (the kernel gives all it has). The stream calls drained().
+//  * A read waits only when it is clear; otherwise it asks recv first.
+// One trap, and the reason for the loop's hung_up(): when the peer's last bytes and its close
+// arrive in the same edge, the short recv that takes the bytes has not seen the end yet, and no
+// new edge will come for it. So once epoll has reported a hang-up, `ready` stays set: every read
+// asks recv, which returns the end (0) or the error. (Tokio keeps "closed" readiness for the same
+// reason.)
+//
 // The stream removes the interest before it closes the fd (remove first, close after: a closed
 // fd's number is soon another file's). The loop may be gone by then, when a stream outlives the
 // aio::run it was read in; the loop's liveness token says so.
@@ -35,7 +43,14 @@ public:
     read_interest& operator=(const read_interest&) = delete;
     ~read_interest() { stop(); }
 
-    /// Suspends until `fd` is readable; registers the fd with the running loop the first time.
+    /// The socket may hold bytes, or its end, not read yet: recv before waiting.
+    bool ready() const noexcept { return ready_; }
+    /// A recv found the socket empty: the next read waits for an edge (unless the peer hung up).
+    void drained() noexcept {
+        if (loop_ == nullptr || loop_alive_.expired() || !loop_->hung_up(fd_)) ready_ = false;
+    }
+    /// Suspends until something arrives on `fd`; registers the fd with the running loop the
+    /// first time.
     awaiter wait(int fd) noexcept;
     /// Removes the registration (if any): call it before closing the fd.
     void stop() noexcept;
@@ -48,6 +63,7 @@ private:
     std::weak_ptr<const void> loop_alive_;
     int fd_ = -1;
     awaiter* waiting_ = nullptr;       // the read suspended now, if any
+    bool ready_ = true;                // unknown at first: ask recv
 };
 
 class read_interest::awaiter final : public cancellable_await {
@@ -92,7 +108,7 @@ inline void read_interest::start(awaiter* reader, int fd) {
     // (A new loop may sit where a dead one was: the token tells them apart.)
     if (loop_ != &loop || fd_ != fd || loop_alive_.expired()) {
         stop();
-        loop.add_reader(fd, [this] { on_readable(); });
+        loop.add_edge_reader(fd, [this] { on_readable(); });
         loop_ = &loop;
         loop_alive_ = loop.liveness();
         fd_ = fd;
@@ -101,10 +117,9 @@ inline void read_interest::start(awaiter* reader, int fd) {
 }
 
 inline void read_interest::on_readable() noexcept {
+    ready_ = true;   // remembered for the next read if nobody waits now
     if (awaiter* reader = std::exchange(waiting_, nullptr))
         reader->resume_now(reader->waiting_);   // may close or destroy us: touch nothing after
-    else
-        stop();   // nobody reads this fd now: stop hearing about it at every step
 }
 
 inline void read_interest::stop() noexcept {
