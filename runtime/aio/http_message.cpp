@@ -3,6 +3,7 @@
 #include "aio/not_implemented.hpp"
 
 #include <charconv>
+#include <cstring>
 #include <limits>
 
 namespace aio::http {
@@ -58,10 +59,25 @@ std::string_view trim(std::string_view s) noexcept {
     return s;
 }
 
+// Is any of the eight bytes in `word` a control character (below 0x20, or 0x7f)? The "has a
+// byte less than n" trick of Bit Twiddling Hacks: subtracting 0x20 from every byte sets a
+// byte's top bit where the byte was below 0x20 (or borrowed from one that was), and `& ~word`
+// drops the bytes whose top bit was set to begin with (>= 0x80: text, for HTTP). XOR with 0x7f
+// turns DEL into a zero byte, found the same way (less than 1).
+bool any_control(std::uint64_t word) noexcept {
+    constexpr std::uint64_t ones = 0x0101010101010101, tops = 0x8080808080808080;
+    const std::uint64_t del = word ^ (ones * 0x7f);
+    return (((word - ones * 0x20) & ~word) | ((del - ones) & ~del)) & tops;
+}
+
 // Splits off the next CRLF-terminated line. The one pass over every byte of a head: a bare CR
 // or LF, or another control character (a tab aside), is an error here, once for all callers.
 std::string_view next_line(std::string_view& rest) {
     std::size_t i = 0;
+    // Eight bytes at a step while they are all text, then byte by byte from the first word
+    // that holds a control character (usually the CR that ends the line).
+    std::uint64_t word;
+    while (i + 8 <= rest.size() && (std::memcpy(&word, rest.data() + i, 8), !any_control(word))) i += 8;
     while (i < rest.size() && classes.text[static_cast<unsigned char>(rest[i])]) ++i;
     if (i == rest.size()) fail("header block does not end with an empty line");
     if (rest[i] == '\r' && i + 1 < rest.size() && rest[i + 1] == '\n') {
@@ -96,7 +112,7 @@ headers parse_fields(std::string_view rest) {
         std::string_view value = trim(line.substr(colon + 1));   // (next_line refused controls)
         if (h.size() == max_header_fields)
             fail("more than " + std::to_string(max_header_fields) + " header fields");
-        h.add(std::string(name), std::string(value));
+        h.add(name, value);
     }
     if (!rest.empty()) fail("bytes after the end of the header block");
     return h;
@@ -163,18 +179,16 @@ request_head parse_request_head(std::string_view head) {
     std::size_t second = first == std::string_view::npos ? first : line.find(' ', first + 1);
     if (second == std::string_view::npos || line.find(' ', second + 1) != std::string_view::npos)
         fail("malformed request line " + quote(line));
-    request_head r;
     std::string_view method = line.substr(0, first);
     std::string_view target = line.substr(first + 1, second - first - 1);
     if (!is_token(method)) fail("invalid method " + quote(method));
     if (target.empty()) fail("empty request target");
     for (char c : target)
         if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) fail("invalid request target " + quote(target));
-    r.method = method;
-    r.target = target;
-    r.minor_version = parse_version(line.substr(second + 1));
-    r.headers = parse_fields(rest);
-    return r;
+    return request_head{.method = std::string(method),
+                        .target = std::string(target),
+                        .minor_version = parse_version(line.substr(second + 1)),
+                        .headers = parse_fields(rest)};
 #endif
 }
 // ANCHOR_END: parse_request_head

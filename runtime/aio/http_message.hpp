@@ -42,7 +42,7 @@ public:
     headers() = default;
     headers(std::initializer_list<field> fields) : fields_(fields) {}
 
-    void add(std::string name, std::string value) { fields_.emplace_back(std::move(name), std::move(value)); }
+    void add(std::string_view name, std::string_view value) { fields_.emplace_back(name, value); }
     void reserve(std::size_t n) { fields_.reserve(n); }
     /// Removes every field called `name`.
     void remove(std::string_view name) noexcept;

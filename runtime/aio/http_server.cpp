@@ -13,15 +13,15 @@
 namespace aio::http {
 
 // ANCHOR: response_bytes
-std::string response_bytes(const response& r, bool keep_alive, bool head_only) {
+void append_response_bytes(std::string& out, const response& r, bool keep_alive, bool head_only) {
     if (r.status < 100 || r.status > 999)
         throw std::invalid_argument("response: status " + std::to_string(r.status) + " out of range");
     const std::string_view reason = r.reason.empty() ? reason_phrase(r.status) : std::string_view(r.reason);
-    const char status[3] = {static_cast<char>('0' + r.status / 100), static_cast<char>('0' + r.status / 10 % 10),
-                            static_cast<char>('0' + r.status % 10)};
-    std::string out;
-    out.reserve(160 + r.body.size());
-    out.append("HTTP/1.1 ").append(status, 3).append(" ").append(reason).append("\r\n");
+    const char status_line[] = {'H', 'T', 'T', 'P', '/', '1', '.', '1', ' ', static_cast<char>('0' + r.status / 100),
+                                static_cast<char>('0' + r.status / 10 % 10), static_cast<char>('0' + r.status % 10), ' '};
+    out.reserve(out.size() + 160 + r.body.size());
+    // Each line begins with the CRLF that ends the one before: fewer, longer appends.
+    out.append(status_line, sizeof status_line).append(reason);
     for (const auto& [name, value] : r.headers) {
         // The framing is ours to say; a handler's own would contradict it.
         if (equal_ignoring_case(name, "Content-Length") || equal_ignoring_case(name, "Connection") ||
@@ -29,15 +29,14 @@ std::string response_bytes(const response& r, bool keep_alive, bool head_only) {
             continue;
         if (name.find_first_of(":\r\n") != std::string::npos || value.find_first_of("\r\n") != std::string::npos)
             throw std::invalid_argument("response: header " + name + " contains CR, LF or ':'");
-        out.append(name).append(": ").append(value).append("\r\n");
+        out.append("\r\n").append(name).append(": ").append(value);
     }
-    if (!r.headers.contains("Content-Type")) out.append("Content-Type: text/plain; charset=utf-8\r\n");
+    if (!r.headers.contains("Content-Type")) out.append("\r\nContent-Type: text/plain; charset=utf-8");
     char length[24];
     const char* length_end = std::to_chars(length, length + sizeof length, r.body.size()).ptr;
-    out.append("Content-Length: ").append(length, static_cast<std::size_t>(length_end - length));
+    out.append("\r\nContent-Length: ").append(length, static_cast<std::size_t>(length_end - length));
     out.append(keep_alive ? "\r\n\r\n" : "\r\nConnection: close\r\n\r\n");
     if (!head_only) out.append(r.body);
-    return out;
 }
 // ANCHOR_END: response_bytes
 
@@ -48,11 +47,14 @@ coroutine<> refuse(stream& conn, int status, std::string why) {
     response r;
     r.status = status;
     r.body = std::move(why) + "\n";
-    co_await conn.write(response_bytes(r, false));
+    std::string out;
+    append_response_bytes(out, r, false);
+    co_await conn.write(out);
 }
 
 // ANCHOR: serve_connection
 coroutine<> serve_connection(stream conn, std::shared_ptr<const handler> on_request, server_options options) {
+    std::string answer;   // one buffer for every answer on this connection: no allocation each
     for (;;) {
         std::string bytes;
         try {
@@ -66,12 +68,17 @@ coroutine<> serve_connection(stream conn, std::shared_ptr<const handler> on_requ
             co_await refuse(conn, 431, "request head larger than " + std::to_string(options.max_head) + " bytes");
             co_return;
         }
-        request_head head;
+        request req;
+        int minor_version = 1;
         body_framing framing;
         std::string error;
         try {
-            head = parse_request_head(bytes);
+            request_head head = parse_request_head(bytes);
             framing = request_body_framing(head);
+            minor_version = head.minor_version;
+            req.method = std::move(head.method);
+            req.target = std::move(head.target);
+            req.headers = std::move(head.headers);
         } catch (const protocol_error& e) {
             error = e.what();
         }
@@ -83,7 +90,6 @@ coroutine<> serve_connection(stream conn, std::shared_ptr<const handler> on_requ
             co_await refuse(conn, 413, "body larger than " + std::to_string(options.max_body) + " bytes");
             co_return;
         }
-        request req;
         try {
             if (framing.kind != body_framing::none)
                 req.body = co_await read_body(conn, framing, options.max_body);
@@ -94,15 +100,12 @@ coroutine<> serve_connection(stream conn, std::shared_ptr<const handler> on_requ
             co_await refuse(conn, 400, std::move(error));
             co_return;
         }
-        req.method = std::move(head.method);
-        req.target = std::move(head.target);
-        req.headers = std::move(head.headers);
-        const bool keep_alive = keeps_alive(head.minor_version, req.headers);
+        const bool keep_alive = keeps_alive(minor_version, req.headers);
         const bool head_only = req.method == "HEAD";
-        std::string answer;
+        answer.clear();
         try {
             response r = co_await (*on_request)(std::move(req));
-            answer = response_bytes(r, keep_alive, head_only);   // throws if r is not valid HTTP
+            append_response_bytes(answer, r, keep_alive, head_only);   // throws if r is not valid HTTP
         } catch (const cancelled_error&) {
             throw;   // the server is shutting down: not the handler's failure
         } catch (const std::exception& e) {
@@ -112,9 +115,11 @@ coroutine<> serve_connection(stream conn, std::shared_ptr<const handler> on_requ
             response failed;
             failed.status = 500;
             failed.body = "Internal Server Error\n";
-            answer = response_bytes(failed, keep_alive, head_only);
+            answer.clear();   // (what the invalid response had appended)
+            append_response_bytes(answer, failed, keep_alive, head_only);
         }
-        co_await conn.write(std::move(answer));
+        co_await conn.write(answer);
+        if (answer.capacity() > options.max_head) answer = std::string();   // a big answer's memory goes
         if (!keep_alive) co_return;
     }
 }

@@ -327,6 +327,62 @@ coroutine<std::string> stream::read_until(std::string separator, std::size_t lim
 #endif // lesson 09
 
 // ANCHOR: write
+#if AIO_LESSON >= 9
+// Lesson 09: write() is no longer a coroutine. A server's answer almost always fits in the
+// kernel's buffer, so the common case is one send() and no frame at all; and a string_view is
+// safe here, because write() has used the bytes (or copied what is left) before it returns.
+// Only when the kernel's buffer is full does a coroutine, write_rest, take over.
+
+// Marks the stream as writing while the rest of a write is pending. write_rest takes it as a
+// parameter, which lives in the frame: if the rest is never awaited, destroying the frame
+// releases it. Once running, write_rest moves it into a local, released when the body ends.
+class stream::writing_guard {
+public:
+    explicit writing_guard(bool& flag) : flag_(&flag) { *flag_ = true; }
+    writing_guard(writing_guard&& other) noexcept : flag_(std::exchange(other.flag_, nullptr)) {}
+    writing_guard& operator=(writing_guard&&) = delete;
+    ~writing_guard() {
+        if (flag_ != nullptr) *flag_ = false;
+    }
+
+private:
+    bool* flag_;
+};
+
+stream::write_awaitable stream::write(std::string_view bytes) {
+    check_open("write");
+    if (writing_)   // the rest of an earlier write is still waiting for room: keep the order
+        throw std::logic_error("stream::write: another coroutine is already doing that on this stream");
+    std::size_t sent = 0;
+    while (sent < bytes.size()) {
+        // MSG_NOSIGNAL: a peer that has gone is an EPIPE error, not a SIGPIPE that kills us.
+        ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+        if (n >= 0) {
+            sent += static_cast<std::size_t>(n);
+            continue;
+        }
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) throw_os_error(errno, "send");
+        return write_awaitable(write_rest(std::string(bytes.substr(sent)), writing_guard(writing_)));
+    }
+    return write_awaitable();
+}
+
+coroutine<> stream::write_rest(std::string rest, writing_guard guard) {
+    const writing_guard writing = std::move(guard);
+    std::size_t sent = 0;
+    while (sent < rest.size()) {
+        co_await detail::fd_wait(fd_, detail::fd_wait::writable);
+        check_open("write");
+        ssize_t n = ::send(fd_, rest.data() + sent, rest.size() - sent, MSG_NOSIGNAL);
+        if (n >= 0) {
+            sent += static_cast<std::size_t>(n);
+            continue;
+        }
+        if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) throw_os_error(errno, "send");
+    }
+}
+#else
 coroutine<> stream::write(std::string bytes) {
     check_open("write");
     busy_flag busy(writing_, "write");
@@ -352,6 +408,7 @@ coroutine<> stream::write(std::string bytes) {
     }
 #endif
 }
+#endif // lesson 09
 // ANCHOR_END: write
 
 // ---- connecting and listening ------------------------------------------------------------------

@@ -38,6 +38,10 @@
 #include <functional>
 #include <stdexcept>
 #include <string>
+#if AIO_LESSON >= 9
+#include <optional>
+#include <string_view>
+#endif // lesson 09
 
 namespace aio {
 
@@ -111,8 +115,16 @@ public:
     /// is not within `limit` bytes, incomplete_read_error if the stream ends first.
     coroutine<std::string> read_until(std::string separator, std::size_t limit = 65536);
 #endif // lesson 09
+#if AIO_LESSON >= 9
+    class write_awaitable;
+    /// Sends `bytes` now, as far as the kernel's buffer takes them; the awaitable it returns
+    /// sends the rest (a copy) and returns when the kernel has accepted every byte. Await it
+    /// at once: `co_await conn.write(bytes)` (asyncio's write() + drain()).
+    write_awaitable write(std::string_view bytes);
+#else
     /// Returns when the kernel has accepted every byte (waits while its buffer is full).
     coroutine<> write(std::string bytes);
+#endif // lesson 09
     /// Closes the socket now. Reading or writing afterwards is an error.
     void close() noexcept;
 
@@ -121,6 +133,10 @@ public:
 
 private:
     coroutine<bool> fill_buffer();   // reads more into buffer_; false at the end of the stream
+#if AIO_LESSON >= 9
+    class writing_guard;
+    coroutine<> write_rest(std::string rest, writing_guard guard);
+#endif // lesson 09
     void check_open(const char* what) const;
 
     int fd_ = -1;
@@ -131,6 +147,33 @@ private:
 #endif // lesson 09
 };
 // ANCHOR_END: stream
+
+#if AIO_LESSON >= 9
+// ANCHOR: write_awaitable
+/// What write() returns: nothing to wait for when the kernel took every byte (almost always,
+/// for a server's answers), else the coroutine that sends the rest. Not awaited, the rest is
+/// never sent: hence [[nodiscard]].
+class [[nodiscard]] stream::write_awaitable {
+public:
+    write_awaitable() = default;
+    explicit write_awaitable(coroutine<> rest) : rest_(std::move(rest)) {}
+
+    bool await_ready() const noexcept { return !rest_; }
+    template <typename Promise>
+    bool await_suspend(std::coroutine_handle<Promise> waiting) {
+        sending_.emplace(rest_->operator co_await());
+        return sending_->await_suspend(waiting);
+    }
+    void await_resume() {
+        if (sending_) sending_->await_resume();
+    }
+
+private:
+    std::optional<coroutine<>> rest_;
+    std::optional<coroutine<>::awaiter> sending_;
+};
+// ANCHOR_END: write_awaitable
+#endif // lesson 09
 
 /// Connects to host:port (asyncio.open_connection). `host` is an IPv4 or IPv6 literal or
 /// "localhost"; any other name is looked up with a blocking getaddrinfo.

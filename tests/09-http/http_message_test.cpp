@@ -152,19 +152,31 @@ TEST_CASE("follow_redirects: Location resolves against the URL it came from") {
     CHECK_THROWS_AS(aio::http::resolve_location(base, "/a\r\nb"), protocol_error);
 }
 
-TEST_CASE("serve: response_bytes frames the handler's response itself") {
+namespace {
+// What append_response_bytes adds to a fresh string.
+std::string response_bytes(const aio::http::response& r, bool keep_alive, bool head_only = false) {
+    std::string out;
+    aio::http::append_response_bytes(out, r, keep_alive, head_only);
+    return out;
+}
+} // namespace
+
+TEST_CASE("serve: append_response_bytes frames the handler's response itself") {
     aio::http::response r;
     r.status = 404;
     r.body = "gone\n";
     r.headers.add("Content-Length", "999");   // wrong, and not the handler's to say
     r.headers.add("X-Why", "because");
-    CHECK(aio::http::response_bytes(r, true) ==
+    CHECK(response_bytes(r, true) ==
           "HTTP/1.1 404 Not Found\r\nX-Why: because\r\nContent-Type: text/plain; charset=utf-8\r\n"
           "Content-Length: 5\r\n\r\ngone\n");
-    CHECK(aio::http::response_bytes(r, false, true).find("Connection: close\r\n\r\n") != std::string::npos);
-    CHECK(aio::http::response_bytes(r, false, true).find("gone") == std::string::npos);   // HEAD
+    CHECK(response_bytes(r, false, true).find("Connection: close\r\n\r\n") != std::string::npos);
+    CHECK(response_bytes(r, false, true).find("gone") == std::string::npos);   // HEAD
+    std::string buffer = "kept|";   // it appends: a connection reuses one buffer
+    aio::http::append_response_bytes(buffer, r, true);
+    CHECK(buffer == "kept|" + response_bytes(r, true));
     r.headers.add("X-Bad", "a\r\nInjected: yes");
-    CHECK_THROWS_AS(aio::http::response_bytes(r, true), std::invalid_argument);
+    CHECK_THROWS_AS(response_bytes(r, true), std::invalid_argument);
     r.status = 42;
-    CHECK_THROWS_AS(aio::http::response_bytes(r, true), std::invalid_argument);
+    CHECK_THROWS_AS(response_bytes(r, true), std::invalid_argument);
 }

@@ -282,6 +282,70 @@ TEST_CASE("read_interest: a stream read under one aio::run is read again under t
     CHECK(aio::run(read_one(&s, pair.fd[1], "2")) == "2");
 }
 
+// ---- write(): sent at once, or the rest awaited ---------------------------------------------------
+
+// Reads from a raw fd until `n` bytes have come (waiting on the loop between reads).
+aio::coroutine<std::size_t> drain(int fd, std::size_t n) {
+    std::size_t total = 0;
+    std::string chunk(65536, '\0');
+    while (total < n) {
+        ssize_t got = ::read(fd, chunk.data(), chunk.size());
+        if (got > 0)
+            total += static_cast<std::size_t>(got);
+        else
+            co_await aio::sleep(1ms);
+    }
+    co_return total;
+}
+
+TEST_CASE("write: what the kernel takes is sent before write() returns; only the rest is awaited") {
+    no_leaks check;
+    auto main = []() -> aio::coroutine<> {
+        socket_pair pair;
+        aio::stream s(::dup(pair.fd[0]));
+        auto small = s.write("hi");
+        CHECK(small.await_ready());   // all sent: nothing to wait for
+        char got[8] = {};
+        CHECK(::read(pair.fd[1], got, sizeof got) == 2);
+        CHECK(std::string(got) == "hi");
+
+        const std::size_t big = 8 * 1024 * 1024;   // far more than the socket's buffers
+        auto rest = s.write(std::string(big, 'z'));   // (the string dies here: the rest was copied)
+        CHECK_FALSE(rest.await_ready());
+        // A second write now would overtake the rest of the first.
+        CHECK_THROWS_AS((void)s.write("x"), std::logic_error);
+        aio::task<std::size_t> reader = aio::create_task(drain(pair.fd[1], big));
+        co_await rest;
+        CHECK(co_await reader == big);
+        co_await s.write("after");   // the stream writes again
+    };
+    aio::run(main());
+}
+
+TEST_CASE("write: a rest never awaited is dropped, and a cancelled one stops; the stream writes again") {
+    no_leaks check;
+    auto main = []() -> aio::coroutine<> {
+        socket_pair pair;
+        aio::stream s(::dup(pair.fd[0]));
+        const std::string big(8 * 1024 * 1024, 'z');
+        {
+            auto rest = s.write(big);
+            CHECK_FALSE(rest.await_ready());
+        }   // never awaited: its frame, and the stream's "writing" mark, are gone
+        std::size_t buffered = co_await drain(pair.fd[1], 1);   // make room again
+        CHECK(buffered > 0);
+        auto write_all = [](aio::stream* s, std::string bytes) -> aio::coroutine<> { co_await s->write(bytes); };
+        aio::task<void> writer = aio::create_task(write_all(&s, big));
+        co_await aio::sleep(5ms);   // it has filled the buffer and waits for room
+        CHECK_FALSE(writer.done());
+        writer.cancel();
+        CHECK_THROWS_AS(co_await writer, aio::cancelled_error);
+        CHECK_NOTHROW(co_await drain(pair.fd[1], 1));
+        CHECK_NOTHROW(co_await s.write("x"));
+    };
+    aio::run(main());
+}
+
 // ---- our server and our client ----------------------------------------------------------------
 
 TEST_CASE("serve: answers with the handler's response; client_session keeps the connection alive") {
