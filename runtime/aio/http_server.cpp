@@ -119,7 +119,7 @@ coroutine<> serve_connection(stream conn, std::shared_ptr<const handler> on_requ
             append_response_bytes(answer, failed, keep_alive, head_only);
         }
         co_await conn.write(answer);
-        if (answer.capacity() > options.max_head) answer = std::string();   // a big answer's memory goes
+        if (answer.capacity() > 64 * 1024) answer = std::string();   // an idle connection keeps no big buffer
         if (!keep_alive) co_return;
     }
 }
