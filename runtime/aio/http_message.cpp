@@ -60,6 +60,7 @@ std::string_view trim(std::string_view s) noexcept {
     return s;
 }
 
+// ANCHOR: next_line
 // Flags the control characters (below 0x20, or 0x7f) among the eight bytes of `word`: the
 // "has a byte less than n" trick of Bit Twiddling Hacks. Subtracting 0x20 from every byte sets
 // a byte's top bit where it was below 0x20, and `& ~word` drops the bytes that were >= 0x80
@@ -104,6 +105,7 @@ std::string_view next_line(std::string_view& rest) {
     if (rest[i] == '\r' || rest[i] == '\n') fail("bare CR or LF in line " + quote(rest.substr(0, i + 1)));
     fail("control character in line " + quote(rest.substr(0, i + 1)));
 }
+// ANCHOR_END: next_line
 
 // "HTTP/1.1" -> 1; anything but HTTP/1.0 and HTTP/1.1 is an error.
 int parse_version(std::string_view v) {
