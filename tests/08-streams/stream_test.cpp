@@ -12,6 +12,7 @@
 
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -334,6 +335,61 @@ TEST_CASE("server: each connection runs as its own task; a failing handler spare
     };
     CHECK(aio::run(main(picky)) == "[] ok good\n");
     CHECK(err.text().find("handler gave up") != std::string::npos);   // reported, not lost
+}
+
+// Lowers the soft limit on open fds for as long as it lives.
+class fd_limit {
+public:
+    explicit fd_limit(rlim_t soft) {
+        ::getrlimit(RLIMIT_NOFILE, &saved_);
+        rlimit low = saved_;
+        low.rlim_cur = soft;
+        if (::setrlimit(RLIMIT_NOFILE, &low) != 0) throw std::runtime_error("setrlimit failed");
+    }
+    ~fd_limit() { ::setrlimit(RLIMIT_NOFILE, &saved_); }
+    fd_limit(const fd_limit&) = delete;
+    fd_limit& operator=(const fd_limit&) = delete;
+
+private:
+    rlimit saved_{};
+};
+
+TEST_CASE("server: out of fds (EMFILE), accept says so, keeps the connection queued, serves it later") {
+    no_leaks check;
+    capture_stderr err;
+    auto main = []() -> aio::coroutine<std::string> {
+        aio::server srv = co_await aio::start_server(shout_back, "127.0.0.1", 0);
+        const int client = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);   // while we still can
+        REQUIRE(client >= 0);
+        std::vector<int> hogs;
+        {
+            fd_limit limit(static_cast<rlim_t>(client) + 8);
+            for (int fd; (fd = ::dup(client)) >= 0;) hogs.push_back(fd);   // every fd number taken
+            CHECK(errno == EMFILE);
+            sockaddr_in to{};
+            to.sin_family = AF_INET;
+            to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            to.sin_port = htons(srv.port());
+            // The kernel completes the handshake by itself; it is accept() that needs an fd.
+            CHECK(::connect(client, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0);
+            co_await aio::sleep(250ms);   // accept fails, says so, retries every 100 ms
+            for (int fd : hogs) ::close(fd);
+        }
+        aio::stream conn(client);
+        co_await conn.write("still there?\n");
+        // Accepted once fds are free again; a server that gave up would never answer.
+        auto read_reply = [](aio::stream* c) -> aio::coroutine<std::string> { co_return co_await c->read_line(); };
+        aio::task<std::string> reply = aio::create_task(read_reply(&conn));
+        for (int i = 0; i < 200 && !reply.done(); ++i) co_await aio::sleep(10ms);
+        if (!reply.done()) {
+            reply.cancel();
+            CHECK_THROWS_AS(co_await reply, aio::cancelled_error);
+            co_return "no answer";
+        }
+        co_return co_await reply;
+    };
+    CHECK(aio::run(main()) == "STILL THERE?\n");
+    CHECK(err.text().find("accept: Too many open files") != std::string::npos);
 }
 
 TEST_CASE("server: close() stops accepting; new connections are refused") {
