@@ -349,37 +349,41 @@ private:
     bool* flag_;
 };
 
+namespace {
+// Sends what the kernel takes of `bytes` now: how many bytes that was (all, or up to EAGAIN).
+std::size_t send_now(int fd, std::string_view bytes) {
+    std::size_t sent = 0;
+    while (sent < bytes.size()) {
+        // MSG_NOSIGNAL: a peer that has gone is an EPIPE error, not a SIGPIPE that kills us.
+        ssize_t n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+        if (n >= 0) {
+            sent += static_cast<std::size_t>(n);
+        } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            break;
+        } else if (errno != EINTR) {
+            throw_os_error(errno, "send");
+        }
+    }
+    return sent;
+}
+} // namespace
+
 stream::write_awaitable stream::write(std::string_view bytes) {
     check_open("write");
     if (writing_)   // the rest of an earlier write is still waiting for room: keep the order
         throw std::logic_error("stream::write: another coroutine is already doing that on this stream");
-    std::size_t sent = 0;
-    while (sent < bytes.size()) {
-        // MSG_NOSIGNAL: a peer that has gone is an EPIPE error, not a SIGPIPE that kills us.
-        ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-        if (n >= 0) {
-            sent += static_cast<std::size_t>(n);
-            continue;
-        }
-        if (errno == EINTR) continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK) throw_os_error(errno, "send");
-        return write_awaitable(write_rest(std::string(bytes.substr(sent)), writing_guard(writing_)));
-    }
-    return write_awaitable();
+    const std::size_t sent = send_now(fd_, bytes);
+    if (sent == bytes.size()) return write_awaitable();
+    return write_awaitable(write_rest(std::string(bytes.substr(sent)), writing_guard(writing_)));
 }
 
 coroutine<> stream::write_rest(std::string rest, writing_guard guard) {
     const writing_guard writing = std::move(guard);
-    std::size_t sent = 0;
-    while (sent < rest.size()) {
+    std::string_view left = rest;
+    while (!left.empty()) {
         co_await detail::fd_wait(fd_, detail::fd_wait::writable);
         check_open("write");
-        ssize_t n = ::send(fd_, rest.data() + sent, rest.size() - sent, MSG_NOSIGNAL);
-        if (n >= 0) {
-            sent += static_cast<std::size_t>(n);
-            continue;
-        }
-        if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK) throw_os_error(errno, "send");
+        left.remove_prefix(send_now(fd_, left));
     }
 }
 #else
