@@ -177,6 +177,7 @@ void event_loop::add_edge_reader(int fd, callback cb) {
     // Then again as edge-triggered: one more epoll_ctl, once per fd, for a simpler watch().
     fd_watch& w = watches_[fd];
     w.edge_triggered = true;
+    w.hung_up = false;   // (maybe left by a writer on an earlier socket of this number: the MOD reports anew)
     update_epoll(fd, w, "add_edge_reader");
 }
 bool event_loop::hung_up(int fd) const noexcept {

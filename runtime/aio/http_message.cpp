@@ -79,9 +79,10 @@ std::size_t find_control(std::string_view s) noexcept {
     while (i + 8 <= s.size()) {
         std::uint64_t word;
         std::memcpy(&word, s.data() + i, 8);
+        // Borrows run from the low byte up: the low byte must be the first in memory.
+        if constexpr (std::endian::native == std::endian::big) word = __builtin_bswap64(word);
         if (const std::uint64_t flags = control_bytes(word)) {
-            const int bit = std::endian::native == std::endian::little ? std::countr_zero(flags) : std::countl_zero(flags);
-            const std::size_t at = i + static_cast<std::size_t>(bit) / 8;
+            const std::size_t at = i + static_cast<std::size_t>(std::countr_zero(flags)) / 8;
             if (s[at] != '\t') return at;
             i = at + 1;   // a tab is text: go on after it
         } else {

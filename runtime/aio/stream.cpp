@@ -198,7 +198,7 @@ void stream::check_open(const char* what) const {
 // read_interest knows (see detail/read_interest.hpp): a recv that returns less than it could
 // take has emptied the socket.
 coroutine<bool> stream::fill_buffer() {
-    static thread_local char scratch[65536];
+    static thread_local char scratch[65536];   // (one per thread, as in lesson 08)
     for (;;) {
         if (!read_interest_.ready()) {
             co_await read_interest_.wait(fd_);
@@ -206,7 +206,7 @@ coroutine<bool> stream::fill_buffer() {
         }
         ssize_t n = ::recv(fd_, scratch, sizeof scratch, 0);
         if (n > 0) {
-            if (static_cast<std::size_t>(n) < sizeof scratch) read_interest_.drained();
+            if (static_cast<std::size_t>(n) < sizeof scratch) read_interest_.short_read();
             buffer_.append(scratch, static_cast<std::size_t>(n));
             co_return true;
         }
@@ -371,7 +371,7 @@ std::size_t send_now(int fd, std::string_view bytes) {
 stream::write_awaitable stream::write(std::string_view bytes) {
     check_open("write");
     if (writing_)   // the rest of an earlier write is still waiting for room: keep the order
-        throw std::logic_error("stream::write: another coroutine is already doing that on this stream");
+        throw std::logic_error("stream::write: the rest of an earlier write is still being sent (await it first)");
     const std::size_t sent = send_now(fd_, bytes);
     if (sent == bytes.size()) return write_awaitable();
     return write_awaitable(write_rest(std::string(bytes.substr(sent)), writing_guard(writing_)));

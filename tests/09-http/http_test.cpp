@@ -8,6 +8,8 @@
 #include "support/no_leaks.hpp"
 #include "support/process.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <string>
 #include <sys/resource.h>
 #include <system_error>
@@ -280,6 +282,45 @@ TEST_CASE("read_interest: a stream read under one aio::run is read again under t
     // The second run's loop may well sit where the first one was: it must register anew.
     CHECK(aio::run(read_one(&s, pair.fd[1], "1")) == "1");
     CHECK(aio::run(read_one(&s, pair.fd[1], "2")) == "2");
+}
+
+// A port of 127.0.0.1 where nobody listens (bound, then closed).
+std::uint16_t closed_port() {
+    int probe = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    REQUIRE(::bind(probe, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(::getsockname(probe, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+    ::close(probe);
+    return ntohs(a.sin_port);
+}
+
+TEST_CASE("read_interest: a refused connect leaves no hang-up behind for the next socket of its number") {
+    no_leaks check;
+    auto main = []() -> aio::coroutine<> {
+        socket_pair pair;
+        try {
+            aio::stream refused = co_await aio::open_connection("127.0.0.1", closed_port());
+            FAIL_CHECK("connected to a closed port");
+        } catch (const std::system_error&) {
+        }
+        // epoll said EPOLLERR|EPOLLHUP to the refused socket's writer; its number is now the
+        // lowest free one, and the next stream's.
+        aio::stream s(::dup(pair.fd[0]));
+        aio::task<std::string> reader = aio::create_task(read_once(&s));
+        co_await aio::sleep(1ms);   // the read waits: the fd is registered, edge-triggered
+        CHECK(::write(pair.fd[1], "a", 1) == 1);
+        CHECK(co_await reader == "a");
+        // Nobody hung up on this socket: believing it would make every read ask recv first.
+        CHECK_FALSE(aio::get_running_loop().hung_up(s.fd()));
+        aio::task<std::string> next = aio::create_task(read_once(&s));
+        co_await aio::sleep(1ms);
+        CHECK(::write(pair.fd[1], "b", 1) == 1);
+        CHECK(co_await next == "b");
+    };
+    aio::run(main());
 }
 
 // ---- write(): sent at once, or the rest awaited ---------------------------------------------------

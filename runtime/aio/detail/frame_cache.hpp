@@ -1,9 +1,9 @@
 // aio/detail/frame_cache.hpp — lesson 09: recycling coroutine frames.
 //
 // Every call of a coroutine allocates its frame, and a busy server calls a few per request
-// (read_until, fill_buffer, the handler, write). Frames of the same coroutine have the same
-// size, and one is usually freed just before the next is allocated, so a per-thread list of
-// freed frames, one list per slot and each of one size, turns most allocations into popping a pointer — what
+// (read_until, fill_buffer, the handler). Frames of the same coroutine have the same size, and
+// one is usually freed just before the next is allocated, so a per-thread list of freed frames,
+// one list per slot and each of one size, turns most allocations into popping a pointer — what
 // Boost.Asio's recycling allocator does for its operations. malloc's own per-thread cache does
 // much the same, only more generally (and so a little slower): measured with callgrind on the
 // hello-world server, about 5,700 instructions per request without this cache, 5,080 with it.

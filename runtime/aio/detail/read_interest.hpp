@@ -12,8 +12,8 @@
 // must not be lost, so a read_interest carries one bit, `ready`: the socket may hold something
 // not read yet.
 //  * An edge sets it (and resumes the waiting read, if any, at once, inside the loop's callback).
-//  * A recv that finds the socket empty clears it: EAGAIN, or fewer bytes than it asked for
-//    (the kernel gives all it has). The stream calls drained().
+//  * A recv that finds the socket empty clears it: EAGAIN (drained()), or fewer bytes than it
+//    asked for (short_read(): the kernel gives all it has).
 //  * A read waits only when it is clear; otherwise it asks recv first.
 // One trap, and the reason for the loop's hung_up(): when the peer's last bytes and its close
 // arrive in the same edge, the short recv that takes the bytes has not seen the end yet, and no
@@ -45,8 +45,12 @@ public:
 
     /// The socket may hold bytes, or its end, not read yet: recv before waiting.
     bool ready() const noexcept { return ready_; }
-    /// A recv found the socket empty: the next read waits for an edge (unless the peer hung up).
-    void drained() noexcept {
+    /// recv said EAGAIN: the socket is empty, the next read waits for an edge.
+    void drained() noexcept { ready_ = false; }
+    /// recv returned less than it asked for: it took all there was, so the next read waits for
+    /// an edge, unless the peer's close came with those bytes (the loop's hung_up), which no
+    /// edge will announce again.
+    void short_read() noexcept {
         if (loop_ == nullptr || loop_alive_.expired() || !loop_->hung_up(fd_)) ready_ = false;
     }
     /// Suspends until something arrives on `fd`; registers the fd with the running loop the
