@@ -19,6 +19,9 @@ void append_response_bytes(std::string& out, const response& r, bool keep_alive,
     const std::string_view reason = r.reason.empty() ? reason_phrase(r.status) : std::string_view(r.reason);
     const char status_line[] = {'H', 'T', 'T', 'P', '/', '1', '.', '1', ' ', static_cast<char>('0' + r.status / 100),
                                 static_cast<char>('0' + r.status / 10 % 10), static_cast<char>('0' + r.status % 10), ' '};
+    for (const auto& [name, value] : r.headers)   // (checked first: a refused response appends nothing)
+        if (name.find_first_of(":\r\n") != std::string::npos || value.find_first_of("\r\n") != std::string::npos)
+            throw std::invalid_argument("response: header " + name + " contains CR, LF or ':'");
     out.reserve(out.size() + 160 + r.body.size());
     // Each line begins with the CRLF that ends the one before: fewer, longer appends.
     out.append(status_line, sizeof status_line).append(reason);
@@ -27,8 +30,6 @@ void append_response_bytes(std::string& out, const response& r, bool keep_alive,
         if (equal_ignoring_case(name, "Content-Length") || equal_ignoring_case(name, "Connection") ||
             equal_ignoring_case(name, "Transfer-Encoding"))
             continue;
-        if (name.find_first_of(":\r\n") != std::string::npos || value.find_first_of("\r\n") != std::string::npos)
-            throw std::invalid_argument("response: header " + name + " contains CR, LF or ':'");
         out.append("\r\n").append(name).append(": ").append(value);
     }
     if (!r.headers.contains("Content-Type")) out.append("\r\nContent-Type: text/plain; charset=utf-8");
@@ -115,7 +116,7 @@ coroutine<> serve_connection(stream conn, std::shared_ptr<const handler> on_requ
             response failed;
             failed.status = 500;
             failed.body = "Internal Server Error\n";
-            answer.clear();   // (what the invalid response had appended)
+            answer.clear();   // (a bad_alloc halfway may have left a part)
             append_response_bytes(answer, failed, keep_alive, head_only);
         }
         co_await conn.write(answer);

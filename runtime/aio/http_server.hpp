@@ -49,7 +49,8 @@ coroutine<server> serve(handler on_request, std::string host, std::uint16_t port
 
 /// Appends a response's bytes on the wire to `out`: status line, the handler's headers,
 /// Content-Length (and "Connection: close" unless `keep_alive`), then the body (unless
-/// `head_only`). Appends, so that a connection reuses one buffer for all its answers.
+/// `head_only`). Appends, so that a connection reuses one buffer for all its answers. A
+/// response that is not valid HTTP is std::invalid_argument, and `out` is left as it was.
 void append_response_bytes(std::string& out, const response& r, bool keep_alive, bool head_only = false);
 
 } // namespace aio::http

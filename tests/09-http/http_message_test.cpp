@@ -204,7 +204,8 @@ TEST_CASE("serve: append_response_bytes frames the handler's response itself") {
     aio::http::append_response_bytes(buffer, r, true);
     CHECK(buffer == "kept|" + response_bytes(r, true));
     r.headers.add("X-Bad", "a\r\nInjected: yes");
-    CHECK_THROWS_AS(response_bytes(r, true), std::invalid_argument);
+    CHECK_THROWS_AS(aio::http::append_response_bytes(buffer = "kept|", r, true), std::invalid_argument);
+    CHECK(buffer == "kept|");   // refused before anything was appended
     r.status = 42;
     CHECK_THROWS_AS(response_bytes(r, true), std::invalid_argument);
 }

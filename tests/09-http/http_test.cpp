@@ -8,8 +8,6 @@
 #include "support/no_leaks.hpp"
 #include "support/process.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <string>
 #include <sys/resource.h>
 #include <system_error>
@@ -284,25 +282,12 @@ TEST_CASE("read_interest: a stream read under one aio::run is read again under t
     CHECK(aio::run(read_one(&s, pair.fd[1], "2")) == "2");
 }
 
-// A port of 127.0.0.1 where nobody listens (bound, then closed).
-std::uint16_t closed_port() {
-    int probe = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    REQUIRE(::bind(probe, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    REQUIRE(::getsockname(probe, reinterpret_cast<sockaddr*>(&a), &len) == 0);
-    ::close(probe);
-    return ntohs(a.sin_port);
-}
-
 TEST_CASE("read_interest: a refused connect leaves no hang-up behind for the next socket of its number") {
     no_leaks check;
     auto main = []() -> aio::coroutine<> {
         socket_pair pair;
         try {
-            aio::stream refused = co_await aio::open_connection("127.0.0.1", closed_port());
+            aio::stream refused = co_await aio::open_connection("127.0.0.1", free_port());
             FAIL_CHECK("connected to a closed port");
         } catch (const std::system_error&) {
         }
@@ -373,16 +358,15 @@ TEST_CASE("write: a rest never awaited is dropped, and a cancelled one stops; th
             auto rest = s.write(big);
             CHECK_FALSE(rest.await_ready());
         }   // never awaited: its frame, and the stream's "writing" mark, are gone
-        std::size_t buffered = co_await drain(pair.fd[1], 1);   // make room again
-        CHECK(buffered > 0);
+        co_await drain(pair.fd[1], 1);   // make room again
         auto write_all = [](aio::stream* s, std::string bytes) -> aio::coroutine<> { co_await s->write(bytes); };
         aio::task<void> writer = aio::create_task(write_all(&s, big));
         co_await aio::sleep(5ms);   // it has filled the buffer and waits for room
         CHECK_FALSE(writer.done());
         writer.cancel();
         CHECK_THROWS_AS(co_await writer, aio::cancelled_error);
-        CHECK_NOTHROW(co_await drain(pair.fd[1], 1));
-        CHECK_NOTHROW(co_await s.write("x"));
+        co_await drain(pair.fd[1], 1);
+        CHECK_NOTHROW(co_await s.write("x"));   // the cancelled rest let go of the stream
     };
     aio::run(main());
 }
