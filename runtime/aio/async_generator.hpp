@@ -17,7 +17,9 @@
 //    through its continuation when it did. The stack stays flat; a sleep inside the body is
 //    cancellable through the consumer's task.
 //  * One consumer at a time: a next() while another next() of the same generator is pending
-//    is an error, as in asyncio ("asynchronous generator is already running").
+//    is an error, as in asyncio ("asynchronous generator is already running"). So is moving a
+//    generator while a next() is pending. Destroying it then cannot throw (a destructor): the
+//    consumer is woken with that error instead, never left suspended for ever.
 //  * Cleanup: aclose() throws aio::generator_exit at the co_yield where the body waits, so its
 //    destructors and catch blocks run — and, after a catch block, it may even co_await (C++
 //    forbids co_await inside the handler itself). Destroying an unfinished generator destroys
@@ -25,11 +27,14 @@
 #pragma once
 
 #include "aio/coroutine.hpp"
+#include "aio/event_loop.hpp"
 
 #include <coroutine>
+#include <cstdio>
 #include <exception>
 #include <optional>
 #include <stdexcept>
+#include <string>
 #include <type_traits>
 #include <utility>
 
@@ -108,10 +113,14 @@ public:
     using handle_type = std::coroutine_handle<promise_type>;
 
     async_generator() noexcept = default;
-    async_generator(async_generator&& other) noexcept
-        : body_(std::exchange(other.body_, {})), closed_(std::exchange(other.closed_, false)) {}
-    async_generator& operator=(async_generator&& other) noexcept {
+    // Not while a next() is pending: the consumer's await refers to this object.
+    async_generator(async_generator&& other)
+        : body_((other.refuse_if_running("move"), std::exchange(other.body_, {}))),
+          closed_(std::exchange(other.closed_, false)) {}
+    async_generator& operator=(async_generator&& other) {
         if (this != &other) {
+            refuse_if_running("move-assign to");
+            other.refuse_if_running("move");
             destroy();
             body_ = std::exchange(other.body_, {});
             closed_ = std::exchange(other.closed_, false);
@@ -146,12 +155,40 @@ private:
     friend class detail::generator_promise<T>;
     explicit async_generator(handle_type h) noexcept : body_(h) {}
 
+    // A consumer is suspended in our next(): the body runs on its behalf.
+    bool running() const noexcept {
+        return body_ && body_.promise().state_ == detail::await_state::awaiter_suspended;
+    }
+    void refuse_if_running(const char* what) const {
+        if (running())
+            throw std::logic_error(std::string("async_generator: cannot ") + what + " a generator "
+                                   "while a next() of it is pending (it is already running)");
+    }
+
     void destroy() noexcept {
-        if (body_) std::exchange(body_, {}).destroy();
+        if (!body_) return;
+        if (running() && pending_ != nullptr) wake_pending_with_error();
+        std::exchange(body_, {}).destroy();
+    }
+
+    // Destroyed under a pending next(): the consumer waits for a co_yield that can never come.
+    // Resume it in the loop's next step, where its next() throws instead of hanging for ever.
+    void wake_pending_with_error() noexcept {
+        std::exchange(pending_, nullptr)->orphaned_ = true;
+        detail::promise_base& body = body_.promise();
+        event_loop* loop = body.task_ != nullptr ? body.task_->loop : nullptr;
+        try {
+            if (loop == nullptr) loop = &get_running_loop();
+            loop->call_soon(body.continuation_);
+        } catch (...) {
+            std::fputs("aio: an async_generator was destroyed under a pending next(), with no "
+                       "loop to wake its consumer: it stays suspended\n", stderr);
+        }
     }
 
     handle_type body_;
     bool closed_ = false;   // finished or closed: next() gives empty optionals
+    next_awaiter* pending_ = nullptr;   // the next() being awaited, if any
 };
 // ANCHOR_END: async_generator
 
@@ -168,10 +205,17 @@ public:
                                    "aclose() of this generator is pending)");
     }
 
+    next_awaiter(const next_awaiter&) = delete;   // the generator may point at it
+    next_awaiter& operator=(const next_awaiter&) = delete;
+    ~next_awaiter() {
+        if (gen_.pending_ == this && !orphaned_) gen_.pending_ = nullptr;   // its consumer went first
+    }
+
     // Nothing to run: the generator is over, or an exception is thrown in before it started
     // (its body never runs: closing is then done, and athrow's exception comes straight out).
     bool await_ready() {
         if (gen_.closed_) return true;
+        gen_.pending_ = this;   // until await_resume: a generator destroyed meanwhile wakes us
         if (throw_in_ && !gen_.body_.promise().started_) {
             finish();
             if (!closing_) std::rethrow_exception(throw_in_);
@@ -208,6 +252,9 @@ public:
     }
 
     std::optional<T> await_resume() {
+        if (orphaned_)
+            throw std::logic_error("async_generator: destroyed while a next() of it was pending");
+        if (gen_.pending_ == this) gen_.pending_ = nullptr;
         if (gen_.closed_) return std::nullopt;
         auto& p = gen_.body_.promise();
         p.state_ = detail::await_state::not_awaited;
@@ -236,9 +283,11 @@ private:
         gen_.closed_ = true;
     }
 
-    async_generator& gen_;
+    friend class async_generator;
+    async_generator& gen_;          // (not to be touched once orphaned_)
     std::exception_ptr throw_in_;   // aclose's generator_exit, or athrow's exception
     bool closing_;
+    bool orphaned_ = false;         // the generator was destroyed while we waited
 };
 // ANCHOR_END: next_awaiter
 

@@ -59,14 +59,32 @@ event_loop& get_running_loop() {
     return *running_loop;
 }
 
-bool timer_handle::cancel() { return loop_ != nullptr && loop_->cancel_timer(timer_, sequence_); }
+// A handle lets go of its loop once used: cancelling again never touches the loop, which may be
+// gone by then.
+bool timer_handle::cancel() {
+    event_loop* loop = std::exchange(loop_, nullptr);
+    return loop != nullptr && loop->cancel_timer(timer_, sequence_);
+}
 
 event_loop::event_loop(clock_mode mode) : mode_(mode) {
     epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
     if (epoll_fd_ < 0) throw_os_error("epoll_create1");
 }
 
-event_loop::~event_loop() { ::close(epoll_fd_); }
+#if AIO_LESSON >= 4
+namespace detail {
+std::size_t abandon_remaining_tasks(event_loop& loop, const char* report) noexcept;   // task.cpp
+}
+#endif // lesson 04
+
+event_loop::~event_loop() {
+#if AIO_LESSON >= 4
+    // Lesson 04: tasks created on this loop that never finished (it never ran, or stopped
+    // early) are destroyed now, while the loop they are registered with still exists.
+    detail::abandon_remaining_tasks(*this, "aio: an event loop was destroyed with a task that never finished");
+#endif // lesson 04
+    ::close(epoll_fd_);
+}
 
 void event_loop::run(ready_item& item) {
 #if AIO_LESSON >= 3

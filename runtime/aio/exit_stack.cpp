@@ -5,15 +5,15 @@
 
 namespace aio::detail {
 
-void report_dropped_exception(const std::exception_ptr& e) {
+void report_replaced_exception(const std::exception_ptr& e) {
     try {
         std::rethrow_exception(e);
     } catch (const std::exception& x) {
-        std::fprintf(stderr, "aio: exit_stack: a cleanup threw while another exception was "
-                             "pending, and is dropped: %s\n", x.what());
+        std::fprintf(stderr, "aio: exit_stack: a cleanup threw while this exception was pending, "
+                             "and replaced it: %s\n", x.what());
     } catch (...) {
-        std::fprintf(stderr, "aio: exit_stack: a cleanup threw while another exception was "
-                             "pending, and is dropped (not a std::exception)\n");
+        std::fprintf(stderr, "aio: exit_stack: a cleanup threw while another exception (not a "
+                             "std::exception) was pending, and replaced it\n");
     }
 }
 

@@ -11,9 +11,10 @@
 //     co_await stack.aclose();          // or: co_await aio::async_with(stack, body)
 //
 // Every cleanup runs, even when one of them throws. Each receives the exception pending at that
-// point (the body's, or none) and may suppress it, as in Python. Where Python raises the *last*
-// exception and chains the earlier ones to it, C++ has no chaining: aio keeps the *first* one
-// and reports the later ones on stderr, so that none vanishes silently.
+// point (the body's, one a cleanup before it threw, or none) and may suppress it, as in Python.
+// A cleanup that throws replaces the pending exception, so the *last* one comes out, as in
+// Python. Python chains the replaced one to it (`__context__`); C++ cannot attach an exception
+// to another after the fact, so aio prints the replaced one on stderr: none vanishes silently.
 #pragma once
 
 #include "aio/coroutine.hpp"
@@ -33,7 +34,7 @@ inline coroutine<bool> run_async_callback(std::function<coroutine<>()> callback)
     co_await callback();
     co_return false;   // a plain callback never suppresses
 }
-void report_dropped_exception(const std::exception_ptr& e);   // exit_stack.cpp
+void report_replaced_exception(const std::exception_ptr& e);   // exit_stack.cpp
 } // namespace detail
 
 // ANCHOR: exit_stack
@@ -65,7 +66,8 @@ public:
         });
     }
 
-    /// Runs every cleanup, last in first out; rethrows the first exception one of them threw.
+    /// Runs every cleanup, last in first out; rethrows the exception still pending at the end
+    /// (the last one a cleanup threw, unless a later cleanup suppressed it).
     coroutine<> aclose() {
         std::exception_ptr left = co_await unwind(nullptr);
         if (left) std::rethrow_exception(left);
@@ -98,7 +100,7 @@ private:
 #if AIO_EXERCISE == 7
         throw not_implemented("lesson 07, hole unwind: pop and run each cleanup (last first) "
                               "with the pending exception; true clears it; a cleanup that throws "
-                              "makes its exception pending if none is, else it is reported");
+                              "makes its exception the pending one (report the one it replaces)");
         co_return pending;   // (never reached: keeps the stub a coroutine)
 #else
         while (!exits_.empty()) {
@@ -112,10 +114,8 @@ private:
                 raised = std::current_exception();
             }
             if (raised && raised != pending) {
-                if (pending)
-                    detail::report_dropped_exception(raised);   // the first one wins
-                else
-                    pending = raised;
+                if (pending) detail::report_replaced_exception(pending);   // Python's __context__
+                pending = raised;   // the last one wins, as in Python
             }
         }
         co_return pending;

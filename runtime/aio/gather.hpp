@@ -135,6 +135,8 @@ public:
 
     /// The child that failed first (in time), or `none`.
     std::size_t first_failure() const noexcept { return first_failure_; }
+    /// The gather was cancelled while it waited (and passed the cancellation to its children).
+    bool cancelled() const noexcept { return cancelled_; }
 
 private:
     class child_waiter final : public task_waiter {
@@ -173,10 +175,17 @@ private:
     }
 
     // Our task is cancelled while it waits: cancel every child still running, and keep
-    // waiting; when the children have stopped, end_wait() throws cancelled_error.
+    // waiting. The cancellation is passed on to the children, as asyncio's gather does: the
+    // gather then ends the way its children end — cancelled_error if the first one to finish
+    // was cancelled (or if they all returned anyway), but the exception of a child that
+    // answered its cancellation with another one (asyncio propagates it too).
     void cancel() noexcept override {
-        waiting_task_->suspended_in = this;   // a second cancel() comes here again
-        for (task_state* t : tasks_) cancel_task(*t);
+        bool passed_on = false;
+        for (task_state* t : tasks_) passed_on |= cancel_inner_task(*t);
+        if (!passed_on) return;   // all finished already: our wake-up is on its way, and throws
+        cancelled_ = true;
+        waiting_task_->cancel_requested = false;   // passed on to the children
+        waiting_task_->suspended_in = this;        // a second cancel() comes here again
     }
 
     std::vector<task_state*> tasks_;
@@ -186,6 +195,7 @@ private:
     std::size_t first_failure_ = none;
     bool settle_all_;
     bool woken_ = false;
+    bool cancelled_ = false;
 };
 // ANCHOR_END: wait_for_tasks
 
@@ -208,6 +218,7 @@ template <typename Tasks>
 coroutine<Tasks> wait_for_all(Tasks tasks) {
     wait_for_tasks wait(states_of(tasks), true);
     co_await wait;
+    if (wait.cancelled()) throw cancelled_error();   // even if every child returned (asyncio)
     co_return tasks;
 }
 
@@ -218,6 +229,7 @@ coroutine<std::tuple<value_or_monostate<T>...>> gather_tuple(std::tuple<task<T>.
     co_await wait;
     if (wait.first_failure() != wait_for_tasks::none)
         std::rethrow_exception(exception_of(*states[wait.first_failure()]));
+    if (wait.cancelled()) throw cancelled_error();   // the children swallowed it and returned
     co_return std::apply(
         [](const auto&... t) { return std::tuple<value_or_monostate<T>...>{take_result(t)...}; },
         tasks);
@@ -230,6 +242,7 @@ coroutine<std::vector<value_or_monostate<T>>> gather_vector(std::vector<task<T>>
     co_await wait;
     if (wait.first_failure() != wait_for_tasks::none)
         std::rethrow_exception(exception_of(*states[wait.first_failure()]));
+    if (wait.cancelled()) throw cancelled_error();   // the children swallowed it and returned
     std::vector<value_or_monostate<T>> results;
     results.reserve(tasks.size());
     for (task<T>& t : tasks) {

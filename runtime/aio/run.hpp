@@ -46,7 +46,10 @@ class abandon_tasks_on_exit {
 public:
     explicit abandon_tasks_on_exit(event_loop& loop) noexcept : loop_(loop) {}
     ~abandon_tasks_on_exit() {
-        abandon_remaining_tasks(loop_, std::uncaught_exceptions() == exceptions_before_);
+        const bool failing = std::uncaught_exceptions() != exceptions_before_;
+        abandon_remaining_tasks(loop_, failing ? nullptr
+                                               : "aio: a task never finished, even when cancelled "
+                                                 "at the end of aio::run");
     }
     abandon_tasks_on_exit(const abandon_tasks_on_exit&) = delete;
     abandon_tasks_on_exit& operator=(const abandon_tasks_on_exit&) = delete;

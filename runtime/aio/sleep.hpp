@@ -59,7 +59,10 @@ private:
         if (delay_ <= duration::zero())
             resume_soon(*loop_, sleeping_);   // sleep(0): one step, no timer
         else
-            timer_ = loop_->call_later(delay_, [this] { resume_soon(*loop_, sleeping_); });
+            timer_ = loop_->call_later(delay_, [this] {
+                timer_ = {};   // it has run: nothing left to cancel, the loop need not be asked
+                resume_soon(*loop_, sleeping_);
+            });
 #endif
     }
 

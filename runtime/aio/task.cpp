@@ -54,6 +54,40 @@ void report_unretrieved(const std::exception_ptr& e) {
     }
 }
 
+// ANCHOR: destroy_frame
+// Destroying a frame releases the task handles it holds, which may destroy other frames, which
+// release theirs: a chain of a million tasks, each holding the one before it, would be a
+// million nested destroy() calls, and the stack would overflow. So a frame to destroy while
+// another destruction is under way waits in a list, and the outermost call destroys them one
+// after the other (Python's "trashcan" does the same for deeply nested objects). A finished
+// task is unlinked from the live tasks, so next_task is free to hold that list.
+thread_local task_state* frames_to_destroy = nullptr;
+thread_local bool destroying_frames = false;
+
+void destroy_frame(task_state& state) noexcept {
+    state.next_task = frames_to_destroy;
+    frames_to_destroy = &state;
+    if (destroying_frames) return;   // the loop below, further up the stack, will get to it
+    destroying_frames = true;
+    while (task_state* next = frames_to_destroy) {
+        frames_to_destroy = next->next_task;
+        next->top.destroy();
+    }
+    destroying_frames = false;
+}
+// ANCHOR_END: destroy_frame
+
+// ANCHOR: cancel_queue
+// The same danger for cancellation: cancelling a task that awaits a task that awaits a task...
+// reaches each inner task from the cancel() of the await above it. Recursing there overflows
+// the stack (CPython 3.11 crashes on such a chain of 100,000 tasks). Instead, an inner task to
+// cancel joins a queue, and the outermost call works through it. Tasks that one await queues
+// (a gather's children) go in front of those queued before, in their order: the same order,
+// depth first, in which a recursion would have reached them, so wake-ups happen in asyncio's order.
+thread_local task_state* cancel_queue = nullptr;
+thread_local task_state** cancel_queue_insert = &cancel_queue;   // where the next one goes
+thread_local bool cancelling_queue = false;
+
 } // namespace
 
 // ---- waiters -----------------------------------------------------------------------------------
@@ -120,9 +154,35 @@ bool cancel_task(task_state& state) noexcept {
 }
 // ANCHOR_END: cancel_task
 
+// ANCHOR: cancel_inner_task
+bool cancel_inner_task(task_state& inner) noexcept {
+    if (inner.finished) return false;
+    if (inner.cancel_queued) return true;
+    inner.cancel_queued = true;
+    inner.next_to_cancel = *cancel_queue_insert;
+    *cancel_queue_insert = &inner;
+    cancel_queue_insert = &inner.next_to_cancel;
+    if (cancelling_queue) return true;   // an outer call is working through the queue
+    cancelling_queue = true;
+    while (task_state* next = cancel_queue) {
+        cancel_queue = next->next_to_cancel;
+        cancel_queue_insert = &cancel_queue;   // what this one queues goes first
+        next->next_to_cancel = nullptr;
+        next->cancel_queued = false;
+        cancel_task(*next);
+    }
+    cancelling_queue = false;
+    return true;
+}
+// ANCHOR_END: cancel_inner_task
+
 // ANCHOR: finish_task
 // Called by the final_awaiter of a task's top coroutine: the body has returned or thrown.
 void finish_task(promise_base& top) noexcept {
+    // Asked to stop while running, then returned without another await to throw at: the task
+    // still ends cancelled, its value unused (asyncio's Task does the same).
+    if (top.own_task_.cancel_requested && !top.exception_)
+        top.exception_ = std::make_exception_ptr(cancelled_error());
 #if AIO_EXERCISE == 4
     // lesson 04, hole finish_task: mark the state finished (and failed / cancelled from the
     // promise's exception), unlink it from the live tasks, wake its waiters, and release the
@@ -147,7 +207,7 @@ void release_task(task_state& state) noexcept {
     if (--state.references > 0 || !state.finished) return;
     const std::exception_ptr& failure = exception_of(state);
     if (failure && !state.exception_retrieved && !state.cancelled) report_unretrieved(failure);
-    state.top.destroy();
+    destroy_frame(state);
 }
 // ANCHOR_END: release_task
 
@@ -187,19 +247,23 @@ void cancel_remaining_tasks(event_loop& loop) {
     loop.run_until_idle();
 }
 
-std::size_t abandon_remaining_tasks(event_loop& loop, bool report) noexcept {
+std::size_t abandon_remaining_tasks(event_loop& loop, const char* report) noexcept {
     std::vector<task_state*> remaining;
     for (task_state* s = first_task; s != nullptr; s = s->next_task)
         if (s->loop == &loop) remaining.push_back(s);
-    // Finish them all first (so that destroying one frame, which releases the handles it
-    // holds, never destroys another one we still have to look at), then drop their running
-    // references: frames without handles go at once.
+    // First take back what they wait for — a timer, an fd — while the loop is still there: a
+    // frame that a task handle keeps alive after the loop is gone must never touch it again.
+    for (task_state* s : remaining) cancel_task(*s);
+    // Then finish them all (so that destroying one frame, which releases the handles it
+    // holds, never destroys another one we still have to look at), and drop their running
+    // references: frames without handles go at once, the others with their last handle.
     for (task_state* s : remaining) {
         if (report)
-            std::fprintf(stderr, "aio: a task never finished, even when cancelled at the end of "
-                                 "aio::run; its coroutine is destroyed where it was suspended\n");
+            std::fprintf(stderr, "%s; its coroutine is destroyed where it was suspended%s\n", report,
+                         s->references > 1 ? ", when the last handle to it goes" : "");
         exception_of(*s) = std::make_exception_ptr(cancelled_error());
         s->finished = s->failed = s->cancelled = true;
+        s->cancel_requested = false;
         s->forget_suspension();
         unlink(*s);
         while (s->first_waiter) s->first_waiter->stop_waiting();   // nobody is resumed now

@@ -44,15 +44,21 @@ task_state& state_of(const task<T>& t) noexcept;
 void start_task(task_state& state, promise_base& top, std::coroutine_handle<> frame,
                 event_loop& loop);
 bool cancel_task(task_state& state) noexcept;
+// The same, for a task reached from inside another cancellation (an await's cancel() passing it
+// on to the task it awaits): queued, not recursive, so that a chain of a million tasks awaiting
+// each other cancels with a flat stack. False if the task has already finished.
+bool cancel_inner_task(task_state& inner) noexcept;
 void release_task(task_state& state) noexcept;   // one reference fewer: may destroy the frame
 [[noreturn]] void throw_not_done(const char* what);
 // At the end of aio::run: cancels the loop's unfinished tasks and runs the loop until they have
 // finished (or nothing more can happen).
 void cancel_remaining_tasks(event_loop& loop);
-// Then, and when aio::run is left by an exception: finishes the loop's tasks that are still not
-// done as cancelled, without running them, and destroys their frames. Returns how many.
-// `report` says so on stderr (not when aio::run is already failing with an exception).
-std::size_t abandon_remaining_tasks(event_loop& loop, bool report) noexcept;
+// Then, and when aio::run is left by an exception, and when a loop is destroyed: finishes the
+// loop's tasks that are still not done as cancelled, without running them, and destroys their
+// frames (or, when a handle holds one, lets the handle destroy it: by then nothing in it is
+// registered with the loop). Returns how many. A non-null `report` starts the line saying so
+// on stderr (null when aio::run is already failing with an exception).
+std::size_t abandon_remaining_tasks(event_loop& loop, const char* report) noexcept;
 
 // ANCHOR: cancellable_await
 // What every cancellable await of the runtime does around its suspension.
@@ -204,7 +210,11 @@ public:
 
     template <typename Promise>
     bool await_suspend(std::coroutine_handle<Promise> awaiting) {
-        if (!begin_wait(detail::task_of(awaiting))) return false;
+        detail::task_state* own = detail::task_of(awaiting);
+        // It would wait for its own end, which can never come: a silent deadlock. asyncio
+        // raises RuntimeError("Task cannot await on itself").
+        if (own == &awaited_.state()) throw std::logic_error("co_await: a task cannot await itself");
+        if (!begin_wait(own)) return false;
         awaiting_ = awaiting;
         wait_for(awaited_.state());
         return true;
@@ -235,7 +245,7 @@ private:
     // Our own task is cancelled while it waits: cancel the awaited task too (as asyncio does)
     // and keep waiting for it; we then receive its outcome — normally its cancelled_error.
     void cancel() noexcept override {
-        if (awaited_.cancel()) {
+        if (detail::cancel_inner_task(awaited_.state())) {
             waiting_task_->cancel_requested = false;   // passed on to the awaited task
             waiting_task_->suspended_in = this;        // and still cancellable through us
         }

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include "support/capture_stderr.hpp"
+#include "support/cpython.hpp"
 #include "support/counted.hpp"
 #include "support/no_leaks.hpp"
 #include "support/gate.hpp"
@@ -610,4 +611,275 @@ TEST_CASE("finish_task: a task that ignores cancellation at the end is reported 
     aio::run(main(deaf, &log));
     CHECK(log.back() == "ignoring the cancel");
     CHECK(err.text().find("never finished, even when cancelled") != std::string::npos);
+}
+
+// ---- against CPython: the corners a hostile review found -----------------------------------------
+
+namespace {
+
+// Lets every task created so far take its first steps (the lesson-04 way to yield a few steps).
+aio::coroutine<> let_others_run() {
+    log_t ignored;
+    for (int i = 0; i < 3; ++i) co_await aio::create_task(square(&ignored, "", 0));
+}
+
+aio::coroutine<> leaf(log_t* log, std::string name) {
+    gate never;
+    try {
+        co_await never.wait();
+    } catch (const aio::cancelled_error&) {
+        log->push_back(name + " cancelled");
+        throw;
+    }
+}
+
+aio::coroutine<> middle(log_t* log, std::string name, aio::task<> inner) {
+    try {
+        co_await inner;
+    } catch (const aio::cancelled_error&) {
+        log->push_back(name + " cancelled");
+        throw;
+    }
+}
+
+// Answers its cancellation with `answer`: "ValueError" throws another exception, "return"
+// swallows it and returns, "raise" lets it through.
+aio::coroutine<int> stubborn(log_t* log, std::string name, std::string answer) {
+    gate never;
+    bool cancelled = false;
+    try {
+        co_await never.wait();
+    } catch (const aio::cancelled_error&) {
+        cancelled = true;
+    }
+    if (cancelled) {
+        log->push_back(name + " answers " + answer);
+        if (answer == "ValueError") throw std::invalid_argument(name);
+        if (answer == "raise") throw aio::cancelled_error();
+    }
+    co_return 0;
+}
+
+// Starts `coro` as a task, lets it settle, cancels it, and logs how it ends.
+aio::coroutine<> outcome(log_t* log, aio::coroutine<> coro) {
+    aio::task<> t = aio::create_task(std::move(coro));
+    co_await let_others_run();
+    t.cancel();
+    try {
+        co_await t;
+        log->push_back("returned");
+    } catch (const std::invalid_argument& e) {
+        log->push_back(std::string("ValueError ") + e.what());
+    } catch (const aio::cancelled_error&) {
+        log->push_back("CancelledError");
+    }
+}
+
+aio::coroutine<> gather_of(log_t* log, std::string first, std::string second, bool settle_all) {
+    if (settle_all) {
+        co_await aio::gather(aio::return_exceptions, stubborn(log, "c0", first), stubborn(log, "c1", second));
+    } else {
+        co_await aio::gather(stubborn(log, "c0", first), stubborn(log, "c1", second));
+    }
+}
+
+aio::coroutine<> gather_tasks(aio::task<> a, aio::task<> b) {
+    co_await aio::gather(a, b);
+}
+
+aio::coroutine<int> selfish(aio::task<int>* me, log_t* log) {
+    try {
+        co_await *me;
+    } catch (const std::logic_error&) {
+        log->push_back("awaiting itself: RuntimeError");
+    }
+    co_return 7;
+}
+
+aio::coroutine<int> quitter(aio::task<int>* me) {
+    me->cancel();   // asks for its own cancellation, then returns without another await
+    co_return 42;
+}
+
+aio::coroutine<> corners(log_t* log) {
+    aio::task<int> me;
+    me = aio::create_task(selfish(&me, log));
+    int value = co_await me;
+    log->push_back("result " + std::to_string(value));
+
+    aio::task<int> q;
+    q = aio::create_task(quitter(&q));
+    try {
+        value = co_await q;
+        log->push_back(std::to_string(value));
+    } catch (const aio::cancelled_error&) {
+        log->push_back(std::string("quitter cancelled: ") + (q.cancelled() ? "True" : "False"));
+    }
+
+    aio::task<> a1 = aio::create_task(leaf(log, "a1"));
+    aio::task<> a = aio::create_task(middle(log, "a", a1));
+    aio::task<> b = aio::create_task(leaf(log, "b"));
+    co_await outcome(log, gather_tasks(a, b));
+    co_await outcome(log, gather_of(log, "ValueError", "raise", false));
+    co_await outcome(log, gather_of(log, "raise", "ValueError", false));
+    co_await outcome(log, gather_of(log, "return", "return", false));
+    co_await outcome(log, gather_of(log, "ValueError", "return", true));
+}
+
+} // namespace
+
+TEST_CASE("cancel_task: awaiting itself, self-cancel, cancelled gathers: as CPython does") {
+    no_leaks check;
+    log_t log;
+    capture_stderr err;   // nothing may be reported "never retrieved"
+    aio::run(corners(&log));
+    CHECK(lines_of(log) == cpython_prints(R"py(
+import asyncio
+
+async def selfish():
+    try:
+        await me                      # a task awaiting itself: RuntimeError at once
+    except RuntimeError:
+        print("awaiting itself: RuntimeError")
+    return 7
+
+async def quitter():
+    asyncio.current_task().cancel()   # then returns: the task still ends cancelled
+    return 42
+
+async def leaf(name):
+    try:
+        await asyncio.Event().wait()
+    except asyncio.CancelledError:
+        print(name, "cancelled")
+        raise
+
+async def middle(name, inner):
+    try:
+        await inner
+    except asyncio.CancelledError:
+        print(name, "cancelled")
+        raise
+
+async def stubborn(name, answer):
+    try:
+        await asyncio.Event().wait()
+    except asyncio.CancelledError:
+        print(name, "answers", answer)
+        if answer == "ValueError":
+            raise ValueError(name)
+        if answer == "return":
+            return 0
+        raise
+
+async def outcome(coro):
+    t = asyncio.create_task(coro)
+    for _ in range(3):
+        await asyncio.sleep(0)
+    t.cancel()
+    try:
+        await t
+        print("returned")
+    except ValueError as e:
+        print("ValueError", e)
+    except asyncio.CancelledError:
+        print("CancelledError")
+
+async def gather_of(first, second, settle_all):
+    await asyncio.gather(stubborn("c0", first), stubborn("c1", second), return_exceptions=settle_all)
+
+async def gather_tasks(a, b):
+    await asyncio.gather(a, b)
+
+async def main():
+    global me
+    me = asyncio.create_task(selfish())
+    print("result", await me)
+    q = asyncio.create_task(quitter())
+    try:
+        print(await q)
+    except asyncio.CancelledError:
+        print("quitter cancelled:", q.cancelled())
+    a1 = asyncio.create_task(leaf("a1"))
+    a = asyncio.create_task(middle("a", a1))
+    b = asyncio.create_task(leaf("b"))
+    await outcome(gather_tasks(a, b))             # cancelled depth first: a1, then b, then a
+    await outcome(gather_of("ValueError", "raise", False))
+    await outcome(gather_of("raise", "ValueError", False))
+    await outcome(gather_of("return", "return", False))
+    await outcome(gather_of("ValueError", "return", True))
+
+asyncio.run(main())
+)py"));
+    CHECK(err.text() == "");
+}
+
+TEST_CASE("cancel_task: cancelling a chain of 1,000,000 tasks awaiting each other keeps the stack flat") {
+    no_leaks check;
+    auto main = []() -> aio::coroutine<std::size_t> {
+        constexpr std::size_t chain = 1'000'000;
+        std::size_t cancelled = 0;
+        log_t log;
+        aio::task<> last = aio::create_task(leaf(&log, "innermost"));
+        for (std::size_t i = 0; i < chain; ++i) last = aio::create_task(middle(&log, "", last));
+        co_await let_others_run();   // each task now awaits the one before it
+        last.cancel();               // reaches the innermost through a million awaits
+        try {
+            co_await last;
+        } catch (const aio::cancelled_error&) {
+            cancelled = log.size();
+        }
+        co_return cancelled;
+    };
+    // Every task logs its cancellation; then the million frames, each holding a handle to the
+    // one before it, are destroyed without recursing either.
+    CHECK(aio::run(main()) == 1'000'001);
+}
+
+TEST_CASE("finish_task: tasks on a loop that never runs are freed when the loop goes") {
+    no_leaks check;
+    log_t log;
+    capture_stderr err;
+    aio::task<int> kept;
+    {
+        aio::event_loop loop;
+        aio::create_task(square(&log, "never run", 1), loop);
+        kept = aio::create_task(square(&log, "never run either", 2), loop);
+    }
+    CHECK(log.empty());
+    CHECK(kept.done());
+    CHECK(kept.cancelled());
+    CHECK(err.text().find("an event loop was destroyed with a task that never finished") != std::string::npos);
+    // The thread's list of live tasks holds no stale entry: a later run finds nothing to cancel.
+    auto main = []() -> aio::coroutine<int> { co_return 3; };
+    CHECK(aio::run(main()) == 3);
+}
+
+TEST_CASE("finish_task: a task kept by a handle past aio::run is destroyed with that handle, as it says") {
+    no_leaks check;
+    log_t log;
+    capture_stderr err;
+    aio::task<> kept;
+    auto deaf = [](log_t* log) -> aio::coroutine<> {
+        counted held(1);
+        gate never;
+        try {
+            co_await never.wait();
+        } catch (const aio::cancelled_error&) {
+            log->push_back("ignoring the cancel");
+        }
+        co_await never.wait();
+    };
+    auto main = [](decltype(deaf) d, aio::task<>* kept, log_t* log) -> aio::coroutine<> {
+        *kept = aio::create_task(d(log));
+        co_await let_others_run();
+    };
+    int alive_before = counted::alive;
+    aio::run(main(deaf, &kept, &log));
+    CHECK(err.text().find("destroyed where it was suspended, when the last handle to it goes") !=
+          std::string::npos);
+    CHECK(kept.cancelled());
+    CHECK(counted::alive == alive_before + 1);   // the frame is still there, as said...
+    kept = {};
+    CHECK(counted::alive == alive_before);       // ...until its last handle goes
 }

@@ -299,3 +299,21 @@ TEST_CASE("cancel_sleep: a task that swallows its cancellation can sleep again")
     };
     CHECK(aio::run(main(stubborn), virtual_time) == 6s);
 }
+
+TEST_CASE("cancel_sleep: a sleeping task kept by a handle after aio::run failed leaves the dead loop alone") {
+    no_leaks check;
+    log_t log;
+    aio::task<> kept;
+    auto main = [](aio::task<>* kept, log_t* log) -> aio::coroutine<> {
+        *kept = aio::create_task(sleep_with_cleanup(log, 1h));
+        aio::get_running_loop().call_soon([] { throw std::runtime_error("a callback failed"); });
+        co_await aio::sleep(1s);
+    };
+    CHECK_THROWS_WITH_AS(aio::run(main(&kept, &log), virtual_time), "a callback failed",
+                         std::runtime_error);
+    CHECK(kept.cancelled());
+    // The loop is gone; the frame, still sleeping in it, goes now. Its timer was taken back
+    // while the loop existed (under ASan, touching the dead loop here is a heap-use-after-free).
+    kept = {};
+    CHECK(log.empty());   // destroyed, not resumed: no catch block runs, destructors do
+}

@@ -70,11 +70,13 @@ struct task_state {
     bool cancelled = false;             // finished by cancelled_error
     bool cancel_requested = false;      // cancel() was called; the next await throws
     bool exception_retrieved = false;   // someone saw the exception: no report at the end
+    bool cancel_queued = false;         // in the thread's queue of cancellations (task.cpp)
     cancellable* suspended_in = nullptr;
     task_waiter* first_waiter = nullptr;
     task_waiter* last_waiter = nullptr;
     task_state* prev_task = nullptr;    // all unfinished tasks of this thread, for aio::run
     task_state* next_task = nullptr;    // to cancel at exit
+    task_state* next_to_cancel = nullptr;   // the queue of cancellations (task.cpp)
 
     // Wakes every waiter, in the order they started waiting.
     void wake_waiters() noexcept;
