@@ -87,6 +87,7 @@ void destroy_frame(task_state& state) noexcept {
 thread_local task_state* cancel_queue = nullptr;
 thread_local task_state** cancel_queue_insert = &cancel_queue;   // where the next one goes
 thread_local bool cancelling_queue = false;
+// ANCHOR_END: cancel_queue
 
 } // namespace
 
