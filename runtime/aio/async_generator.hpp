@@ -208,7 +208,7 @@ public:
     next_awaiter(const next_awaiter&) = delete;   // the generator may point at it
     next_awaiter& operator=(const next_awaiter&) = delete;
     ~next_awaiter() {
-        if (gen_.pending_ == this && !orphaned_) gen_.pending_ = nullptr;   // its consumer went first
+        if (!orphaned_ && gen_.pending_ == this) gen_.pending_ = nullptr;   // its consumer went first
     }
 
     // Nothing to run: the generator is over, or an exception is thrown in before it started
