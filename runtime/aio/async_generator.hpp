@@ -18,8 +18,9 @@
 //    cancellable through the consumer's task.
 //  * One consumer at a time: a next() while another next() of the same generator is pending
 //    is an error, as in asyncio ("asynchronous generator is already running"). So is moving a
-//    generator while a next() is pending. Destroying it then cannot throw (a destructor): the
-//    consumer is woken with that error instead, never left suspended for ever.
+//    generator while a next() is pending. Destroying it then hands its body over to that
+//    next(), which gets the value as if nothing happened and frees the body: in Python too a
+//    generator lives as long as something is running it.
 //  * Cleanup: aclose() throws aio::generator_exit at the co_yield where the body waits, so its
 //    destructors and catch blocks run — and, after a catch block, it may even co_await (C++
 //    forbids co_await inside the handler itself). Destroying an unfinished generator destroys
@@ -27,10 +28,8 @@
 #pragma once
 
 #include "aio/coroutine.hpp"
-#include "aio/event_loop.hpp"
 
 #include <coroutine>
-#include <cstdio>
 #include <exception>
 #include <optional>
 #include <stdexcept>
@@ -155,9 +154,9 @@ private:
     friend class detail::generator_promise<T>;
     explicit async_generator(handle_type h) noexcept : body_(h) {}
 
-    // A consumer is suspended in our next(): the body runs on its behalf.
+    // A next() is under way: the body runs (or waits) on its consumer's behalf.
     bool running() const noexcept {
-        return body_ && body_.promise().state_ == detail::await_state::awaiter_suspended;
+        return body_ && body_.promise().state_ != detail::await_state::not_awaited;
     }
     void refuse_if_running(const char* what) const {
         if (running())
@@ -167,28 +166,19 @@ private:
 
     void destroy() noexcept {
         if (!body_) return;
-        if (running() && pending_ != nullptr) wake_pending_with_error();
-        std::exchange(body_, {}).destroy();
-    }
-
-    // Destroyed under a pending next(): the consumer waits for a co_yield that can never come.
-    // Resume it in the loop's next step, where its next() throws instead of hanging for ever.
-    void wake_pending_with_error() noexcept {
-        std::exchange(pending_, nullptr)->orphaned_ = true;
-        detail::promise_base& body = body_.promise();
-        event_loop* loop = body.task_ != nullptr ? body.task_->loop : nullptr;
-        try {
-            if (loop == nullptr) loop = &get_running_loop();
-            loop->call_soon(body.continuation_);
-        } catch (...) {
-            std::fputs("aio: an async_generator was destroyed under a pending next(), with no "
-                       "loop to wake its consumer: it stays suspended\n", stderr);
+        if (running() && pending_ != nullptr) {
+            // Destroyed under a pending next() (by another task, or by the body itself): the
+            // body may already be scheduled to resume, so it must not be freed now. The next()
+            // takes it over and frees it once it has yielded or ended.
+            std::exchange(pending_, nullptr)->adopt(std::exchange(body_, {}));
+            return;
         }
+        std::exchange(body_, {}).destroy();
     }
 
     handle_type body_;
     bool closed_ = false;   // finished or closed: next() gives empty optionals
-    next_awaiter* pending_ = nullptr;   // the next() being awaited, if any
+    next_awaiter* pending_ = nullptr;   // the next() under way, if any
 };
 // ANCHOR_END: async_generator
 
@@ -208,14 +198,15 @@ public:
     next_awaiter(const next_awaiter&) = delete;   // the generator may point at it
     next_awaiter& operator=(const next_awaiter&) = delete;
     ~next_awaiter() {
-        if (!orphaned_ && gen_.pending_ == this) gen_.pending_ = nullptr;   // its consumer went first
+        if (adopted_) adopted_.destroy();   // (its consumer was destroyed before it resumed)
+        else if (!orphaned_ && gen_.pending_ == this) gen_.pending_ = nullptr;
     }
 
     // Nothing to run: the generator is over, or an exception is thrown in before it started
     // (its body never runs: closing is then done, and athrow's exception comes straight out).
     bool await_ready() {
         if (gen_.closed_) return true;
-        gen_.pending_ = this;   // until await_resume: a generator destroyed meanwhile wakes us
+        gen_.pending_ = this;   // until await_resume: a generator destroyed meanwhile gives us its body
         if (throw_in_ && !gen_.body_.promise().started_) {
             finish();
             if (!closing_) std::rethrow_exception(throw_in_);
@@ -252,8 +243,7 @@ public:
     }
 
     std::optional<T> await_resume() {
-        if (orphaned_)
-            throw std::logic_error("async_generator: destroyed while a next() of it was pending");
+        if (orphaned_) return outcome_of_adopted();
         if (gen_.pending_ == this) gen_.pending_ = nullptr;
         if (gen_.closed_) return std::nullopt;
         auto& p = gen_.body_.promise();
@@ -284,10 +274,37 @@ private:
     }
 
     friend class async_generator;
-    async_generator& gen_;          // (not to be touched once orphaned_)
+    void adopt(handle_type body) noexcept {
+        adopted_ = body;
+        orphaned_ = true;
+    }
+
+    // The generator is gone and left its body to us: what it yielded (or how it ended), as
+    // await_resume would give it; then the body is freed, for there is nobody to ask again.
+    std::optional<T> outcome_of_adopted() {
+        handle_type body = std::exchange(adopted_, {});
+        const bool yielded = !body.done();
+        std::optional<T> value;
+        if (yielded && !closing_) value = std::move(body.promise().current_);
+        std::exception_ptr failure = yielded ? nullptr : body.promise().exception_;
+        body.destroy();
+        if (yielded && closing_)
+            throw std::runtime_error("async_generator::aclose: the generator yielded a value "
+                                     "instead of stopping (it caught generator_exit and went on)");
+        if (failure) {
+            try {
+                std::rethrow_exception(failure);
+            } catch (const generator_exit&) {
+            }
+        }
+        return value;
+    }
+
+    async_generator& gen_;          // (not to be touched once orphaned_: it is gone)
     std::exception_ptr throw_in_;   // aclose's generator_exit, or athrow's exception
     bool closing_;
-    bool orphaned_ = false;         // the generator was destroyed while we waited
+    bool orphaned_ = false;         // the generator was destroyed while we waited...
+    handle_type adopted_;           // ...and left us its body
 };
 // ANCHOR_END: next_awaiter
 
