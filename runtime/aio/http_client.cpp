@@ -5,6 +5,9 @@
 #include "aio/cancelled_error.hpp"
 #include "aio/task.hpp"
 
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <memory>
 #include <system_error>
 
@@ -127,12 +130,29 @@ coroutine<response> client_session::follow_redirects(std::string method, url whe
 }
 // ANCHOR_END: follow_redirects
 
+namespace {
+// ANCHOR: silent
+// An idle connection has nothing to say until we ask. Bytes that came while it sat idle (or its
+// close) answer no request of ours: taken for the next answer, they would let whoever sent them
+// choose it. recv with MSG_PEEK looks without taking, MSG_DONTWAIT without waiting; EAGAIN
+// means "nothing there". (urllib3 checks a pooled connection the same way before reuse.)
+bool silent(const stream& conn) {
+    char byte;
+    return conn.buffered() == 0 && ::recv(conn.fd(), &byte, 1, MSG_PEEK | MSG_DONTWAIT) < 0 &&
+           (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+// ANCHOR_END: silent
+} // namespace
+
 std::unique_ptr<stream> client_session::take_idle(const std::string& authority) {
-    for (auto it = idle_.rbegin(); it != idle_.rend(); ++it) {
-        if (it->authority != authority) continue;
+    for (auto it = idle_.rbegin(); it != idle_.rend();) {
+        if (it->authority != authority) {
+            ++it;
+            continue;
+        }
         std::unique_ptr<stream> conn = std::move(it->conn);
-        idle_.erase(std::next(it).base());
-        return conn;
+        it = std::make_reverse_iterator(idle_.erase(std::next(it).base()));
+        if (silent(*conn)) return conn;   // else it closes here, and we look further
     }
     return nullptr;
 }
@@ -206,7 +226,11 @@ coroutine<response> client_session::exchange_on(std::unique_ptr<stream>& connect
     r.status = head.status;
     r.reason = std::move(head.reason);
     r.headers = std::move(head.headers);
-    if (framing.kind != body_framing::until_close && keeps_alive(head.minor_version, r.headers))
+    // Reusable only if the body ended where its framing said and nothing came after it: bytes
+    // past the end (more than Content-Length, a body after a 204) would be read as the next
+    // answer.
+    if (framing.kind != body_framing::until_close && conn.buffered() == 0 &&
+        keeps_alive(head.minor_version, r.headers))
         idle_.emplace_back(where.authority(), std::move(connection));
     co_return r;
 }

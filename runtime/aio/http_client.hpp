@@ -7,8 +7,10 @@
 // Design principles:
 //  * A session keeps connections alive and reuses them: the second request to the same host
 //    and port makes no new connection (no handshake, no new socket). A connection goes back to
-//    the session only once its response was read to the end and both sides agreed to keep it.
-//  * A reused connection may have been closed by the server while it sat idle. If a request
+//    the session only once its response was read exactly to its end, with nothing after it, and
+//    both sides agreed to keep it; it is used again only if it has said nothing while idle.
+//    Bytes that came unasked would be read as the next answer: a response injection.
+//  * A reused connection may be closed by the server just as we send on it. If a request
 //    that is safe to repeat (GET, HEAD, PUT, DELETE, OPTIONS, TRACE: not POST) fails before a single
 //    byte of the answer came, it is sent again on a new connection, once (as newer aiohttp
 //    versions do); any later failure is the caller's.

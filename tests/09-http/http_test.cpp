@@ -40,6 +40,21 @@ aio::coroutine<aio::server> canned(std::string reply, int requests = 1) {
     co_return co_await aio::start_server(std::move(on_connection), "127.0.0.1", 0);
 }
 
+// A hand-made server that answers every request on a connection with `reply` and then, a
+// moment later and unasked, sends `extra` (after the first answer only).
+aio::coroutine<> answer_then_speak(aio::stream conn, std::string reply, std::string extra) {
+    try {
+        for (int i = 0;; ++i) {
+            co_await conn.read_until("\r\n\r\n");
+            co_await conn.write(reply);
+            if (i > 0) continue;
+            co_await aio::sleep(5ms);   // a segment of its own, after the client has read the answer
+            co_await conn.write(extra);
+        }
+    } catch (const std::exception&) {
+    }
+}
+
 std::string url(const aio::server& s, const std::string& path = "/") {
     return "http://127.0.0.1:" + std::to_string(s.port()) + path;
 }
@@ -565,16 +580,80 @@ TEST_CASE("client_session: 100 Continue is skipped; Content-Length bodies are ex
     CHECK(aio::run(main()) == "201 Created abc");
 }
 
+// A response the server appends to an honest one: if the client took it for the answer to its
+// next request on that connection, the server (or whoever wrote the first body) would choose it.
+const std::string forged = "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nforged";
+
+TEST_CASE("client_session: bytes past a response's end close the connection; they never answer the next request") {
+    no_leaks check;
+    auto main = []() -> aio::coroutine<> {
+        const std::string ok = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+        for (const std::string& first : {ok,                                                 // more than its length
+                                         std::string("HTTP/1.1 204 No Content\r\n\r\n"),   // a body after a 204
+                                         std::string("HTTP/1.1 304 Not Modified\r\nContent-Length: 2\r\n\r\nok")}) {
+            CAPTURE(first);
+            aio::server s = co_await canned(first + forged, 2);   // two answers per connection
+            aio::http::client_session session;
+            aio::http::response r = co_await session.get(url(s));
+            CHECK(r.body == (r.status == 200 ? "ok" : ""));
+            CHECK(session.idle_connections() == 0);   // unread bytes: not reusable
+            aio::http::response next = co_await session.get(url(s));
+            CHECK(next.body != "forged");
+        }
+    };
+    aio::run(main());
+}
+
+TEST_CASE("client_session: an idle connection that speaks before it is asked is not reused") {
+    no_leaks check;
+    auto main = []() -> aio::coroutine<std::string> {
+        aio::server::handler on_connection = [](aio::stream conn) {
+            return answer_then_speak(std::move(conn), "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", forged);
+        };
+        aio::server s = co_await aio::start_server(std::move(on_connection), "127.0.0.1", 0);
+        aio::http::client_session session;
+        CHECK((co_await session.get(url(s))).body == "ok");
+        CHECK(session.idle_connections() == 1);   // nothing unread yet: kept
+        co_await aio::sleep(50ms);                 // the forged answer arrives while it is idle
+        aio::http::response next = co_await session.get(url(s));
+        co_return next.body;
+    };
+    CHECK(aio::run(main()) == "ok");
+}
+
+// A hand-made server that answers the first request on a connection with `reply`, then reads
+// the next request and closes without a word: a server that closed an idle connection just as
+// the client sent on it. Counts connections and the requests it read.
+struct hang_up_on_second {
+    int connections = 0, requests = 0;
+    aio::coroutine<> serve(aio::stream conn, std::string reply) {
+        ++connections;
+        try {
+            co_await conn.read_until("\r\n\r\n");
+            ++requests;
+            co_await conn.write(reply);
+            co_await conn.read_until("\r\n\r\n");
+            ++requests;
+        } catch (const std::exception&) {
+        }
+    }
+    aio::coroutine<aio::server> start(std::string reply) {
+        aio::server::handler on_connection = [this, reply](aio::stream conn) { return serve(std::move(conn), reply); };
+        co_return co_await aio::start_server(std::move(on_connection), "127.0.0.1", 0);
+    }
+};
+
 TEST_CASE("client_session: a kept-alive connection the server closed is retried once on a new one") {
     no_leaks check;
     auto main = []() -> aio::coroutine<> {
-        // Answers one request per connection, claiming keep-alive, then closes it.
-        aio::server s = co_await canned("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 1);
+        hang_up_on_second peer;
+        aio::server s = co_await peer.start("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
         aio::http::client_session session;
         CHECK((co_await session.get(url(s))).body == "ok");
         CHECK(session.idle_connections() == 1);
-        co_await aio::sleep(10ms);   // the server has closed it by now
-        CHECK((co_await session.get(url(s))).body == "ok");
+        CHECK((co_await session.get(url(s))).body == "ok");   // read, unanswered, sent again
+        CHECK(peer.connections == 2);
+        CHECK(peer.requests == 3);
     };
     aio::run(main());
 }
@@ -582,23 +661,39 @@ TEST_CASE("client_session: a kept-alive connection the server closed is retried 
 TEST_CASE("client_session: a POST is not sent twice when a kept-alive connection turns out closed") {
     no_leaks check;
     auto main = []() -> aio::coroutine<std::string> {
-        aio::server s = co_await canned("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 1);
+        hang_up_on_second peer;
+        aio::server s = co_await peer.start("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
         aio::http::client_session session;
         CHECK((co_await session.get(url(s))).body == "ok");
-        co_await aio::sleep(10ms);   // the server has closed the kept-alive connection
+        std::string outcome = "retried";
         try {
             co_await session.request("POST", url(s), "once only");
         } catch (const protocol_error& e) {
-            co_return e.what();
+            outcome = e.what();
         } catch (const std::system_error& e) {
-            co_return std::string("system_error: ") + e.what();
+            outcome = std::string("system_error: ") + e.what();
         }
-        co_return "retried";
+        CHECK(peer.connections == 1);
+        co_return outcome;
     };
     const std::string outcome = aio::run(main());
     // The server's close shows up as an end of stream ("... POST is not retried") or, if our
-    // write came after it, as a reset: either way an error, never a second POST.
+    // bytes were still unread when it closed, as a reset: either way an error, never a second POST.
     CHECK((outcome.find("(POST is not retried)") != std::string::npos || outcome.rfind("system_error", 0) == 0));
+}
+
+TEST_CASE("client_session: an idle connection found closed is dropped before a byte is sent, even for a POST") {
+    no_leaks check;
+    auto main = []() -> aio::coroutine<std::string> {
+        aio::server s = co_await canned("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 1);   // then closes
+        aio::http::client_session session;
+        CHECK((co_await session.get(url(s))).body == "ok");
+        CHECK(session.idle_connections() == 1);
+        co_await aio::sleep(10ms);   // the server has closed the kept-alive connection
+        aio::http::response posted = co_await session.request("POST", url(s), "once only");
+        co_return posted.body;
+    };
+    CHECK(aio::run(main()) == "ok");
 }
 
 TEST_CASE("client_session: the timeout is a timeout_error, and leaves nothing behind") {
