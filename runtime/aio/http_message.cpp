@@ -13,23 +13,6 @@ namespace {
 
 [[noreturn]] void fail(const std::string& what) { throw protocol_error(what); }
 
-// A printable rendering of untrusted bytes for an error message: at most 40 of them, escaped.
-std::string quote(std::string_view bytes) {
-    std::string out = "\"";
-    for (char c : bytes.substr(0, 40)) {
-        auto u = static_cast<unsigned char>(c);
-        if (u >= 0x20 && u < 0x7f && c != '"' && c != '\\') {
-            out += c;
-        } else {
-            const char* hex = "0123456789abcdef";
-            out += "\\x";
-            out += hex[u >> 4];
-            out += hex[u & 15];
-        }
-    }
-    return out + (bytes.size() > 40 ? "\"..." : "\"");
-}
-
 char lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
 // Character classes, one table lookup per byte (the parser's inner loops run over every byte
@@ -46,13 +29,6 @@ struct char_classes {
     }
 };
 constexpr char_classes classes;
-
-bool is_token(std::string_view s) noexcept {
-    if (s.empty()) return false;
-    for (char c : s)
-        if (!classes.token[static_cast<unsigned char>(c)]) return false;
-    return true;
-}
 
 std::string_view trim(std::string_view s) noexcept {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -147,6 +123,32 @@ std::uint64_t parse_decimal(std::string_view s, const char* what) {
 }
 
 } // namespace
+
+// A printable rendering of untrusted bytes: an error message never carries a raw CR into a log.
+std::string quote(std::string_view bytes) {
+    std::string out = "\"";
+    for (char c : bytes.substr(0, 40)) {
+        auto u = static_cast<unsigned char>(c);
+        if (u >= 0x20 && u < 0x7f && c != '"' && c != '\\') {
+            out += c;
+        } else {
+            const char* hex = "0123456789abcdef";
+            out += "\\x";
+            out += hex[u >> 4];
+            out += hex[u & 15];
+        }
+    }
+    return out + (bytes.size() > 40 ? "\"..." : "\"");
+}
+
+bool is_token(std::string_view s) noexcept {
+    if (s.empty()) return false;
+    for (char c : s)
+        if (!classes.token[static_cast<unsigned char>(c)]) return false;
+    return true;
+}
+
+bool is_field_value(std::string_view s) noexcept { return find_control(s) == s.size(); }
 
 bool equal_ignoring_case(std::string_view a, std::string_view b) noexcept {
     if (a.size() != b.size()) return false;

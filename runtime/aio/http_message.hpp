@@ -65,6 +65,19 @@ private:
 
 bool equal_ignoring_case(std::string_view a, std::string_view b) noexcept;
 
+// What a sender checks before a name or a value goes out: the parsers below refuse anything
+// else from a peer, and a message of ours must be one that they (and every other parser) read
+// the same way.
+/// RFC 9110's token, which a method or a header name is made of: one or more letters, digits
+/// or !#$%&'*+-.^_`|~.
+bool is_token(std::string_view s) noexcept;
+/// Text that may stand as a header value or a reason phrase: no control character but tab.
+/// (A CR or LF would end the line and start one of the sender's choosing; a NUL ends the
+/// string in many a C parser.)
+bool is_field_value(std::string_view s) noexcept;
+/// Untrusted bytes rendered for an error message: quoted, at most 40, controls escaped.
+std::string quote(std::string_view bytes);
+
 /// The request line and headers of a request: "GET /path HTTP/1.1".
 struct request_head {
     std::string method, target;

@@ -209,3 +209,39 @@ TEST_CASE("serve: append_response_bytes frames the handler's response itself") {
     r.status = 42;
     CHECK_THROWS_AS(response_bytes(r, true), std::invalid_argument);
 }
+
+TEST_CASE("serve: append_response_bytes sends no body with 204 and 304, and refuses an interim 1xx") {
+    aio::http::response r;
+    r.body = "not for a 204";
+    r.status = 204;
+    CHECK(response_bytes(r, true) == "HTTP/1.1 204 No Content\r\n\r\n");   // no length: there is no body
+    r.status = 304;
+    r.headers.add("ETag", "\"v1\"");
+    CHECK(response_bytes(r, false) == "HTTP/1.1 304 Not Modified\r\nETag: \"v1\"\r\nConnection: close\r\n\r\n");
+    for (int interim : {100, 101, 103, 199}) {
+        r.status = interim;
+        CHECK_THROWS_AS(response_bytes(r, true), std::invalid_argument);   // only a final answer ends a request
+    }
+}
+
+TEST_CASE("serve: append_response_bytes refuses header names that are not tokens and values or reasons with controls") {
+    auto refused = [](const std::string& name, const std::string& value, const std::string& reason = "") {
+        aio::http::response r;
+        r.reason = reason;
+        r.headers.add(name, value);
+        try {
+            response_bytes(r, true);
+        } catch (const std::invalid_argument& e) {
+            return std::string(e.what());
+        }
+        return std::string();
+    };
+    CHECK(refused("X-Nul", std::string("a\0b", 3)).find("X-Nul") != std::string::npos);
+    CHECK(refused("X-Split", "a\r\nInjected: yes") != "");
+    CHECK(refused("X-Del", "a\x7f") != "");
+    CHECK(refused("Bad Name", "v").find("Bad Name") != std::string::npos);
+    CHECK(refused("", "v") != "");
+    CHECK(refused("X-A:", "v") != "");
+    CHECK(refused("X-Ok", "v", "OK\r\nInjected: yes").find("reason") != std::string::npos);
+    CHECK(refused("X-Tab", "a\tb, \xc3\xa9t\xc3\xa9") == "");   // tab, spaces and UTF-8 are text
+}
