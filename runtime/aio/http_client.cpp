@@ -16,17 +16,34 @@ namespace aio::http {
 namespace {
 
 // ANCHOR: request_bytes
+// Is `name` one of the headers that say where a message ends, or what becomes of the connection?
+bool framing_header(std::string_view name) {
+    return equal_ignoring_case(name, "Content-Length") || equal_ignoring_case(name, "Transfer-Encoding") ||
+           equal_ignoring_case(name, "Connection");
+}
+
 std::string request_bytes(const std::string& method, const url& where, const std::string& body,
                           const headers& extra) {
+    // Everything is checked before the first byte is written: a name that is not a token or a
+    // value with a CR, LF or NUL would let the caller's data end the line and write its own.
+    const std::string authority = where.authority();
+    std::string_view host = authority;
+    for (const auto& [name, value] : extra) {
+        if (!is_token(name)) throw std::invalid_argument("request: invalid header name " + quote(name));
+        if (!is_field_value(value))
+            throw std::invalid_argument("request: the value of " + name + " contains a control character: " + quote(value));
+        // The framing is ours: a caller's Content-Length beside our own, or a chunked one over a
+        // body we send whole, would tell the server a length that is not the body's.
+        if (framing_header(name))
+            throw std::invalid_argument("request: " + name + " is the client's to send, not the caller's");
+        if (equal_ignoring_case(name, "Host")) host = value;   // as aiohttp: the caller's (last) Host wins
+    }
     std::string out = method + " " + where.target + " HTTP/1.1\r\n";
-    out += "Host: " + where.authority() + "\r\n";
+    out.append("Host: ").append(host).append("\r\n");
     if (!extra.contains("User-Agent")) out += "User-Agent: aio/0.9\r\n";
     if (!extra.contains("Accept")) out += "Accept: */*\r\n";
-    for (const auto& [name, value] : extra) {
-        if (name.find_first_of(":\r\n") != std::string::npos || value.find_first_of("\r\n") != std::string::npos)
-            throw std::invalid_argument("request: header " + name + " contains CR, LF or ':'");
-        out += name + ": " + value + "\r\n";
-    }
+    for (const auto& [name, value] : extra)
+        if (!equal_ignoring_case(name, "Host")) out += name + ": " + value + "\r\n";
     if (!body.empty() || method == "POST" || method == "PUT")
         out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
     out += "\r\n";
@@ -66,8 +83,7 @@ coroutine<response> client_session::get(std::string url, headers extra) {
 coroutine<response> client_session::request(std::string method, std::string url_text, std::string body,
                                             headers extra) {
     url where = parse_url(url_text);   // a bad URL fails here, before any I/O
-    if (method.empty() || method.find_first_of(" \r\n") != std::string::npos)
-        throw std::invalid_argument("request: invalid method '" + method + "'");
+    if (!is_token(method)) throw std::invalid_argument("request: invalid method " + quote(method));
     task<response> work =
         create_task(follow_redirects(std::move(method), std::move(where), std::move(body), std::move(extra)));
     auto timed_out = std::make_shared<bool>(false);
@@ -99,7 +115,7 @@ coroutine<response> client_session::follow_redirects(std::string method, url whe
                           "on 301/302/303/307/308 with a Location, resolve_location() and go "
                           "again (more than max_redirects: too_many_redirects); a 303 becomes a "
                           "GET without a body (HEAD stays HEAD), and so does a POST on 301/302; "
-                          "drop Authorization and Cookie when the host:port changes");
+                          "drop Authorization, Cookie and Host when the host:port changes");
     co_return response();   // (never reached: keeps the stub a coroutine)
 #else
     for (int redirects = 0;; ++redirects) {
@@ -119,10 +135,11 @@ coroutine<response> client_session::follow_redirects(std::string method, url whe
             method = "GET";
             body.clear();
         }
-        // Credentials are for the host they were meant for.
+        // Credentials are for the host they were meant for; so is a Host the caller gave.
         if (next.authority() != where.authority()) {
             extra.remove("Authorization");
             extra.remove("Cookie");
+            extra.remove("Host");
         }
         where = std::move(next);
     }

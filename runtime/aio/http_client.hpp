@@ -71,7 +71,11 @@ public:
 
     /// GET `url` (http://host[:port]/path), following redirects.
     coroutine<response> get(std::string url, headers extra = {});
-    /// Any method, with a body (sent with a Content-Length) and extra headers.
+    /// Any method, with a body (sent with a Content-Length) and extra headers. The framing is
+    /// the session's: a Content-Length, Transfer-Encoding or Connection in `extra`, a method or
+    /// header name that is not a token, a value with a control character (CR, LF, NUL...) are
+    /// std::invalid_argument before anything is sent. A Host in `extra` replaces the session's
+    /// (aiohttp's rule), for the first host only: a redirect to another host:port drops it.
     coroutine<response> request(std::string method, std::string url, std::string body = {},
                                 headers extra = {});
 

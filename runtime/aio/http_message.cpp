@@ -304,6 +304,9 @@ url parse_url(std::string_view text) {
     target = target.substr(0, target.find('#'));   // the fragment stays with the client
     u.target = target.empty() || target.front() != '/' ? "/" + std::string(target) : std::string(target);
     if (authority.find('@') != std::string_view::npos) fail("user info in URLs is not supported: " + quote(text));
+    // The host goes into the Host header as it is: no byte of it may end that line.
+    for (char c : authority)
+        if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) fail("space or control character in URL " + quote(text));
     std::string_view port;
     if (!authority.empty() && authority.front() == '[') {   // [::1]:8080
         std::size_t close = authority.find(']');

@@ -161,7 +161,7 @@ TEST_CASE("http: URLs are http://host[:port][/target], anything else a clear err
     CHECK(aio::http::parse_url("http://h/").authority() == "h");
     for (const char* bad : {"https://example.test/", "ftp://h/", "http://", "http://:80/", "http://h:0/",
                             "http://h:65536/", "http://h:x/", "http://h:/", "http://u@h/", "http://h/a b",
-                            "http://[::1/", "example.test"})
+                            "http://[::1/", "example.test", "http://h x/", "http://h\r\nX-Injected:1/", "http://h\t/"})
         CHECK_THROWS_AS(aio::http::parse_url(bad), protocol_error);
     try {
         aio::http::parse_url("https://example.test/");

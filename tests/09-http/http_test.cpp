@@ -71,6 +71,26 @@ aio::coroutine<std::string> get_error(std::string reply, aio::http::client_optio
     co_return "";
 }
 
+// A hand-made server that keeps the head of each request it reads in `heads`, and answers 200.
+aio::coroutine<> record_heads(aio::stream conn, std::vector<std::string>* heads) {
+    try {
+        for (;;) {
+            std::string head = co_await conn.read_until("\r\n\r\n");
+            heads->push_back(std::move(head));
+            co_await conn.write("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+        }
+    } catch (const std::exception&) {
+    }
+}
+
+// How many lines of `head` start with `name` and a colon (any case).
+int count_fields(const std::string& head, const std::string& name) {
+    int n = 0;
+    for (std::size_t at = head.find("\r\n"); at != std::string::npos; at = head.find("\r\n", at + 2))
+        if (aio::http::equal_ignoring_case(head.substr(at + 2, name.size() + 1), name + ":")) ++n;
+    return n;
+}
+
 // Our own test application: echoes, redirects, fails.
 aio::coroutine<aio::http::response> app(aio::http::request r) {
     aio::http::response out;
@@ -81,6 +101,7 @@ aio::coroutine<aio::http::response> app(aio::http::request r) {
     } else if (path == "/auth") {
         out.body = "auth=[" + r.headers.get("Authorization") + "]";
         out.headers.add("X-Got-Header", r.headers.get("X-Test"));
+        out.headers.add("X-Got-Host", r.headers.get("Host"));
     } else if (path == "/away") {   // /away?to=PORT: a 302 to that port's /auth
         out.status = 302;
         out.headers.add("Location", "http://127.0.0.1:" + r.target.substr(r.target.find('=') + 1) + "/auth");
@@ -804,6 +825,73 @@ TEST_CASE("client_session: bad URLs, refused connections and bad headers are cle
     aio::run(main());
 }
 
+// The std::invalid_argument that a request is refused with, or what happened instead.
+aio::coroutine<std::string> refusal_of(aio::http::client_session* session, std::string url, std::string method,
+                                       aio::http::headers extra) {
+    try {
+        co_await session->request(std::move(method), std::move(url), {}, std::move(extra));
+    } catch (const std::invalid_argument& e) {
+        co_return e.what();
+    } catch (const std::exception& e) {
+        co_return std::string("not refused: ") + e.what();
+    }
+    co_return "not refused";
+}
+
+TEST_CASE("client_session: the client owns the framing headers; bad methods and headers are refused before a byte is sent") {
+    no_leaks check;
+    auto main = []() -> aio::coroutine<> {
+        aio::http::client_session session;
+        // Nobody listens there: an attempt to connect would be a system_error, not the refusal.
+        const std::string nowhere = "http://127.0.0.1:" + std::to_string(free_port()) + "/";
+        struct refused_request {
+            std::string method;
+            aio::http::headers extra;
+            std::string says;   // what the refusal must name
+        };
+        const std::vector<refused_request> cases = {
+            {"GET", {{"Content-Length", "5"}}, "Content-Length"},
+            {"GET", {{"content-length", "0"}}, "content-length"},
+            {"POST", {{"Transfer-Encoding", "chunked"}}, "Transfer-Encoding"},
+            {"GET", {{"Connection", "close"}}, "Connection"},
+            {"GE\tT", {}, "invalid method"},
+            {std::string("GET\0", 4), {}, "invalid method"},
+            {"", {}, "invalid method"},
+            {"GET", {{"Bad Name", "v"}}, "invalid header name"},
+            {"GET", {{"", "v"}}, "invalid header name"},
+            {"GET", {{"X-Nul", std::string("a\0b", 3)}}, "X-Nul"},
+        };
+        for (const refused_request& c : cases) {
+            CAPTURE(c.says);
+            const std::string refusal = co_await refusal_of(&session, nowhere, c.method, c.extra);
+            CHECK(refusal.find(c.says) != std::string::npos);
+            CHECK(refusal.rfind("not refused", 0) == std::string::npos);
+        }
+    };
+    aio::run(main());
+}
+
+TEST_CASE("client_session: a caller's Host replaces the session's (the last one given, as aiohttp); one Host is sent") {
+    no_leaks check;
+    auto main = []() -> aio::coroutine<std::vector<std::string>> {
+        std::vector<std::string> heads;
+        aio::server::handler on_connection = [&heads](aio::stream conn) { return record_heads(std::move(conn), &heads); };
+        aio::server s = co_await aio::start_server(std::move(on_connection), "127.0.0.1", 0);
+        aio::http::client_session session;
+        const aio::http::headers one{{"host", "site.test"}}, two{{"Host", "first.test"}, {"HOST", "second.test"}};
+        co_await session.get(url(s), one);
+        co_await session.get(url(s), two);
+        co_await session.get(url(s));
+        co_return heads;
+    };
+    const std::vector<std::string> heads = aio::run(main());
+    REQUIRE(heads.size() == 3);
+    for (const std::string& head : heads) CHECK(count_fields(head, "Host") == 1);
+    CHECK(heads[0].find("\r\nHost: site.test\r\n") != std::string::npos);
+    CHECK(heads[1].find("\r\nHost: second.test\r\n") != std::string::npos);
+    CHECK(heads[2].find("\r\nHost: 127.0.0.1:") != std::string::npos);
+}
+
 TEST_CASE("follow_redirects: followed to the end, the final URL reported; 302 turns POST into GET") {
     no_leaks check;
     auto main = []() -> aio::coroutine<> {
@@ -851,13 +939,16 @@ TEST_CASE("follow_redirects: as aiohttp, a 302 turns only a POST into a GET; cre
         aio::http::response seen = co_await session.request("PUT", url(here, "/other"), "x");
         CHECK(seen.body == "GET /echo ");   // a 303 turns any method into a GET, without the body
         // /away redirects to the other server's /auth: the Authorization header does not follow.
-        aio::http::headers secret{{"Authorization", "Bearer 42"}, {"X-Test", "visible"}};
+        // A Host of the caller's names `here` too: the other server gets its own.
+        aio::http::headers secret{{"Authorization", "Bearer 42"}, {"X-Test", "visible"}, {"Host", "here.test"}};
         const std::string away = url(here, "/away?to=") + std::to_string(other.port());
         aio::http::response moved = co_await session.get(away, secret);
         CHECK(moved.body == "auth=[]");
         CHECK(moved.headers.get("X-Got-Header") == "visible");
+        CHECK(moved.headers.get("X-Got-Host") == "127.0.0.1:" + std::to_string(other.port()));
         aio::http::response same_host = co_await session.get(url(here, "/away?to=") + std::to_string(here.port()), secret);
         CHECK(same_host.body == "auth=[Bearer 42]");
+        CHECK(same_host.headers.get("X-Got-Host") == "here.test");
     };
     aio::run(main());
 }
