@@ -234,11 +234,14 @@ response_head parse_response_head(std::string_view head) {
 
 namespace {
 // Content-Length and Transfer-Encoding, shared by requests and responses.
-body_framing framing_from_headers(const headers& h, body_framing otherwise) {
+body_framing framing_from_headers(int minor_version, const headers& h, body_framing otherwise) {
     const std::string* length = nullptr;
     bool chunked = false;
     for (const auto& [name, value] : h) {
         if (equal_ignoring_case(name, "Transfer-Encoding")) {
+            // HTTP/1.0 has no Transfer-Encoding: a 1.0 hop on the way frames the message by its
+            // length or by the close, and sees other messages than we would (RFC 9112, 6.1).
+            if (minor_version == 0) fail("Transfer-Encoding in an HTTP/1.0 message");
             if (!equal_ignoring_case(trim(value), "chunked"))
                 fail("unsupported Transfer-Encoding " + quote(value));
             if (chunked) fail("Transfer-Encoding: chunked given twice");
@@ -256,14 +259,14 @@ body_framing framing_from_headers(const headers& h, body_framing otherwise) {
 } // namespace
 
 body_framing request_body_framing(const request_head& head) {
-    return framing_from_headers(head.headers, {body_framing::none, 0});
+    return framing_from_headers(head.minor_version, head.headers, {body_framing::none, 0});
 }
 
 body_framing response_body_framing(const response_head& head, std::string_view request_method) {
     // No body, whatever the headers say: answers to HEAD, 1xx, 204 No Content, 304 Not Modified.
     if (request_method == "HEAD" || head.status < 200 || head.status == 204 || head.status == 304)
         return {body_framing::none, 0};
-    return framing_from_headers(head.headers, {body_framing::until_close, 0});
+    return framing_from_headers(head.minor_version, head.headers, {body_framing::until_close, 0});
 }
 
 bool keeps_alive(int minor_version, const headers& h) noexcept {

@@ -7,8 +7,8 @@
 //    malformed input without a socket.
 //  * Strict where being lenient is dangerous: a header block must end in CRLF CRLF, a bare CR or
 //    LF, a control character, a space before the colon, a folded line, a Content-Length that is
-//    not a plain number or disagrees with another, a Transfer-Encoding other than chunked: each
-//    is a protocol_error naming what was wrong. (Two parsers that disagree about where a message
+//    not a plain number or disagrees with another, a Transfer-Encoding other than chunked or in
+//    an HTTP/1.0 message: each is a protocol_error naming what was wrong. (Two parsers that disagree about where a message
 //    ends are how request smuggling works.)
 //  * Header names compare case-insensitively, and keep their order and repetitions, as
 //    aiohttp's CIMultiDict.
@@ -130,7 +130,8 @@ struct body_framing {
     enum kind { none, content_length, chunked, until_close } kind = none;
     std::uint64_t length = 0;   // for content_length
 };
-/// A request's body: Content-Length or chunked; neither means no body.
+/// A request's body: Content-Length or chunked; neither means no body. (Transfer-Encoding in
+/// an HTTP/1.0 message, or beside a Content-Length, is faulty framing: protocol_error.)
 body_framing request_body_framing(const request_head& head);
 /// A response's body, which also depends on the request's method (HEAD has none).
 body_framing response_body_framing(const response_head& head, std::string_view request_method);

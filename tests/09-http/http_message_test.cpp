@@ -140,6 +140,31 @@ TEST_CASE("http: body framing follows Content-Length, chunked, the method and th
     CHECK(response("HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n").kind == body_framing::none);
 }
 
+TEST_CASE("http: Transfer-Encoding in an HTTP/1.0 message is faulty framing (RFC 9112, 6.1)") {
+    // HTTP/1.0 has no Transfer-Encoding: a 1.0 hop in front of us would frame the message by
+    // its Content-Length, or by the close, and see another message than we do.
+    auto framing_error = [](const std::string& head, auto parse, auto framing) {
+        try {
+            framing(parse(head));
+        } catch (const protocol_error& e) {
+            return std::string(e.what());
+        }
+        return std::string();
+    };
+    auto request_framing = [](const aio::http::request_head& h) { return aio::http::request_body_framing(h); };
+    auto response_framing = [](const aio::http::response_head& h) { return aio::http::response_body_framing(h, "GET"); };
+    auto parse_request = [](const std::string& h) { return aio::http::parse_request_head(h); };
+    auto parse_response = [](const std::string& h) { return aio::http::parse_response_head(h); };
+    CHECK(framing_error("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", parse_request, request_framing)
+              .find("HTTP/1.0") != std::string::npos);
+    CHECK(framing_error("POST / HTTP/1.0\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", parse_request,
+                        request_framing) != "");
+    CHECK(framing_error("HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", parse_response, response_framing)
+              .find("HTTP/1.0") != std::string::npos);
+    CHECK(framing_error("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", parse_request, request_framing) == "");
+    CHECK(framing_error("POST / HTTP/1.0\r\nContent-Length: 5\r\n\r\n", parse_request, request_framing) == "");
+}
+
 TEST_CASE("http: keep-alive is HTTP/1.1's default, HTTP/1.0's exception") {
     aio::http::headers none, close{{"Connection", "Keep-Alive, CLOSE"}}, keep{{"connection", "keep-alive"}};
     CHECK(aio::http::keeps_alive(1, none));

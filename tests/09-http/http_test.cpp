@@ -492,6 +492,20 @@ TEST_CASE("serve: bad requests get 400, 431 or 413 and a closed connection; the 
     aio::run(main());
 }
 
+TEST_CASE("serve: an HTTP/1.0 request with Transfer-Encoding gets 400 and a close: nothing smuggled behind it is served") {
+    no_leaks check;
+    auto main = []() -> aio::coroutine<std::string> {
+        aio::server server = co_await aio::http::serve(app, "127.0.0.1", 0);
+        co_return co_await raw_exchange(server.port(),
+            "POST /echo HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+            "GET /echo?smuggled HTTP/1.1\r\nHost: x\r\n\r\n");
+    };
+    const std::string answer = aio::run(main());
+    CHECK(answer.rfind("HTTP/1.1 400 ", 0) == 0);
+    CHECK(answer.find("Connection: close") != std::string::npos);
+    CHECK(answer.find("smuggled") == std::string::npos);
+}
+
 TEST_CASE("serve: a handler that throws gives its client a 500 and a line on stderr") {
     no_leaks check;
     capture_stderr err;
