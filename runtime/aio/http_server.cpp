@@ -66,6 +66,18 @@ coroutine<> refuse(stream& conn, int status, std::string why) {
     co_await conn.write(out);
 }
 
+// A handler failed: one line on stderr that names the request, and a 500 in `answer`.
+void answer_failure(std::string& answer, std::string_view head, const char* why, bool keep_alive, bool head_only) {
+    const std::string_view request_line = head.substr(0, head.find('\r'));
+    std::fprintf(stderr, "aio http: the handler of \"%.*s\" failed: %s\n", static_cast<int>(request_line.size()),
+                 request_line.data(), why);
+    response failed;
+    failed.status = 500;
+    failed.body = "Internal Server Error\n";
+    answer.clear();   // (a bad_alloc halfway may have left a part)
+    append_response_bytes(answer, failed, keep_alive, head_only);
+}
+
 // ANCHOR: serve_connection
 coroutine<> serve_connection(stream conn, std::shared_ptr<const handler> on_request, server_options options) {
     std::string answer;   // one buffer for every answer on this connection: no allocation each
@@ -123,14 +135,11 @@ coroutine<> serve_connection(stream conn, std::shared_ptr<const handler> on_requ
         } catch (const cancelled_error&) {
             throw;   // the server is shutting down: not the handler's failure
         } catch (const std::exception& e) {
-            const std::string_view request_line = std::string_view(bytes).substr(0, bytes.find('\r'));
-            std::fprintf(stderr, "aio http: the handler of \"%.*s\" failed: %s\n",
-                         static_cast<int>(request_line.size()), request_line.data(), e.what());
-            response failed;
-            failed.status = 500;
-            failed.body = "Internal Server Error\n";
-            answer.clear();   // (a bad_alloc halfway may have left a part)
-            append_response_bytes(answer, failed, keep_alive, head_only);
+            answer_failure(answer, bytes, e.what(), keep_alive, head_only);
+        } catch (...) {
+            // C++ can throw anything (`throw 42;`). Let through, it would end the connection's
+            // task with an exception nobody awaits: no answer, and a "never retrieved" warning.
+            answer_failure(answer, bytes, "an exception that is not a std::exception", keep_alive, head_only);
         }
         co_await conn.write(answer);
         if (answer.capacity() > 64 * 1024) answer = std::string();   // an idle connection keeps no big buffer

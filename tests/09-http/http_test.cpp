@@ -121,6 +121,8 @@ aio::coroutine<aio::http::response> app(aio::http::request r) {
         out.headers.add("Location", "/loop");
     } else if (path == "/fail") {
         throw std::runtime_error("the handler broke");
+    } else if (path == "/int") {
+        throw 42;   // not a std::exception: a handler failure all the same
     } else if (path == "/slow") {
         co_await aio::sleep(10s);
     } else {
@@ -518,6 +520,24 @@ TEST_CASE("serve: a handler that throws gives its client a 500 and a line on std
     };
     CHECK(aio::run(main()) == 500);
     CHECK(err.text().find("the handler of \"GET /fail HTTP/1.1\" failed: the handler broke") != std::string::npos);
+}
+
+TEST_CASE("serve: a handler that throws something that is not a std::exception gets a 500 too, nothing unretrieved") {
+    no_leaks check;
+    capture_stderr err;
+    auto main = []() -> aio::coroutine<int> {
+        aio::server server = co_await aio::http::serve(app, "127.0.0.1", 0);
+        aio::http::client_session session;
+        aio::http::response r = co_await session.get(url(server, "/int"));
+        CHECK(session.idle_connections() == 1);   // the connection goes on
+        CHECK((co_await session.get(url(server, "/echo"))).status == 200);
+        co_return r.status;
+    };
+    CHECK(aio::run(main()) == 500);
+    const std::string said = err.text();
+    CHECK(said.find("the handler of \"GET /int HTTP/1.1\" failed: an exception that is not a std::exception") !=
+          std::string::npos);
+    CHECK(said.find("never retrieved") == std::string::npos);
 }
 
 TEST_CASE("serve: a handler's response that is not valid HTTP becomes a 500") {
