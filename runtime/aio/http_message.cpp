@@ -20,12 +20,15 @@ char lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c 
 struct char_classes {
     bool token[256] = {};   // RFC 9110's tchar: what a method or a header name is made of
     bool text[256] = {};    // what a line may hold: printable ASCII, tab, and bytes >= 0x80
+    bool host[256] = {};    // what a Host may hold: RFC 3986's host (names, IPv4, [IPv6]) and port
     constexpr char_classes() {
         for (int c = 0; c < 256; ++c) {
             token[c] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
             text[c] = (c >= 0x20 && c != 0x7f) || c == '\t';
+            host[c] = token[c];
         }
         for (unsigned char c : std::string_view("!#$%&'*+-.^_`|~")) token[c] = true;
+        for (unsigned char c : std::string_view("-._~!$&'()*+,;=:[]%")) host[c] = true;
     }
 };
 constexpr char_classes classes;
@@ -230,6 +233,21 @@ response_head parse_response_head(std::string_view head) {
     if (line.size() > 13) r.reason = line.substr(13);
     r.headers = parse_fields(rest);
     return r;
+}
+
+void check_host(const request_head& head) {
+    const std::string* host = nullptr;
+    for (const auto& [name, value] : head.headers) {
+        if (!equal_ignoring_case(name, "Host")) continue;
+        if (host != nullptr) fail("two Host headers");
+        host = &value;
+    }
+    if (host == nullptr) {
+        if (head.minor_version >= 1) fail("no Host header in an HTTP/1.1 request");
+        return;
+    }
+    for (char c : *host)
+        if (!classes.host[static_cast<unsigned char>(c)]) fail("invalid Host " + quote(*host));
 }
 
 namespace {

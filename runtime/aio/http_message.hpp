@@ -125,6 +125,12 @@ request_head parse_request_head(std::string_view head);
 response_head parse_response_head(std::string_view head);
 // ANCHOR_END: parse_heads
 
+/// RFC 9112, 3.2: an HTTP/1.1 request has exactly one Host, any request at most one, and its
+/// value must be fit for a host[:port]; otherwise protocol_error (a server answers 400). Two
+/// Hosts leave each hop to pick one: a proxy may route by one and the application trust the
+/// other.
+void check_host(const request_head& head);
+
 /// How the body that follows a head is delimited.
 struct body_framing {
     enum kind { none, content_length, chunked, until_close } kind = none;

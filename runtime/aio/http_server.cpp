@@ -100,6 +100,7 @@ coroutine<> serve_connection(stream conn, std::shared_ptr<const handler> on_requ
         std::string error;
         try {
             request_head head = parse_request_head(bytes);
+            check_host(head);
             framing = request_body_framing(head);
             minor_version = head.minor_version;
             req.method = std::move(head.method);

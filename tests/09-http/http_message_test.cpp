@@ -91,6 +91,27 @@ TEST_CASE("parse_request_head: every byte value, at every place in a line, as th
     CHECK(checked == 256 * 18);
 }
 
+TEST_CASE("http: check_host wants one Host in HTTP/1.1, at most one in 1.0, and a value fit for a host") {
+    auto host_error = [](const std::string& head) {
+        try {
+            aio::http::check_host(aio::http::parse_request_head(head));
+        } catch (const protocol_error& e) {
+            return std::string(e.what());
+        }
+        return std::string();
+    };
+    CHECK(host_error("GET / HTTP/1.1\r\nHost: example.test\r\n\r\n") == "");
+    CHECK(host_error("GET / HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n") == "");
+    CHECK(host_error("GET / HTTP/1.1\r\nHost: [::1]:80\r\n\r\n") == "");
+    CHECK(host_error("GET / HTTP/1.1\r\nHost:\r\n\r\n") == "");   // empty is allowed (RFC 9110, 7.2)
+    CHECK(host_error("GET / HTTP/1.0\r\n\r\n") == "");
+    CHECK(host_error("GET / HTTP/1.1\r\n\r\n").find("no Host") != std::string::npos);
+    CHECK(host_error("GET / HTTP/1.1\r\nHost: a\r\nHOST: a\r\n\r\n").find("two Host") != std::string::npos);
+    CHECK(host_error("GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n").find("two Host") != std::string::npos);
+    for (const char* bad : {"a b", "a/b", "a@b", "a\tb", "a?b", "a#b", "a\\b", "\xff"})
+        CHECK(host_error(std::string("GET / HTTP/1.1\r\nHost: ") + bad + "\r\n\r\n").find("invalid Host") != std::string::npos);
+}
+
 TEST_CASE("parse_response_head: status line, with or without a reason") {
     auto r = aio::http::parse_response_head("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
     CHECK(r.status == 404);

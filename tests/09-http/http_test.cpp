@@ -450,9 +450,9 @@ TEST_CASE("serve: chunked request bodies, pipelined requests, HTTP/1.0 and HEAD"
     auto main = []() -> aio::coroutine<> {
         aio::server server = co_await aio::http::serve(app, "127.0.0.1", 0);
         std::string answer = co_await raw_exchange(server.port(),
-            "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n"
-            "GET /echo?second HTTP/1.1\r\n\r\n"
-            "HEAD /echo HTTP/1.1\r\n\r\n"
+            "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n"
+            "GET /echo?second HTTP/1.1\r\nHost: x\r\n\r\n"
+            "HEAD /echo HTTP/1.1\r\nHost: x\r\n\r\n"
             "GET /echo?last HTTP/1.0\r\n\r\n");
         CHECK(answer.find("POST /echo abcde") != std::string::npos);
         CHECK(answer.find("GET /echo?second ") > answer.find("POST /echo abcde"));
@@ -475,21 +475,44 @@ TEST_CASE("serve: bad requests get 400, 431 or 413 and a closed connection; the 
         CHECK(bad.rfind("HTTP/1.1 400 Bad Request\r\n", 0) == 0);
         CHECK(bad.find("without a colon") != std::string::npos);
         CHECK(bad.find("Connection: close") != std::string::npos);
-        std::string huge = co_await raw_exchange(server.port(), "GET / HTTP/1.1\r\nX: " + std::string(2000, 'a') + "\r\n\r\n");
+        std::string huge = co_await raw_exchange(server.port(), "GET / HTTP/1.1\r\nHost: x\r\nX: " + std::string(2000, 'a') + "\r\n\r\n");
         CHECK(huge.rfind("HTTP/1.1 431 ", 0) == 0);
-        std::string big = co_await raw_exchange(server.port(), "POST /echo HTTP/1.1\r\nContent-Length: 101\r\n\r\n");
+        std::string big = co_await raw_exchange(server.port(), "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 101\r\n\r\n");
         CHECK(big.rfind("HTTP/1.1 413 ", 0) == 0);
         std::string chunky = co_await raw_exchange(server.port(),
-            "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n65\r\n" + std::string(101, 'b') + "\r\n0\r\n\r\n");
+            "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n65\r\n" + std::string(101, 'b') + "\r\n0\r\n\r\n");
         CHECK(chunky.rfind("HTTP/1.1 400 ", 0) == 0);
         CHECK(chunky.find("body larger than 100 bytes") != std::string::npos);
         std::string smuggled = co_await raw_exchange(server.port(),
-            "POST /echo HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+            "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
         CHECK(smuggled.rfind("HTTP/1.1 400 ", 0) == 0);
+        CHECK(smuggled.find("both Content-Length and Transfer-Encoding") != std::string::npos);
         std::string cut = co_await raw_exchange(server.port(), "GET / HTTP/1.1\r\nHost: x\r\n");   // then EOF
         CHECK(cut == "");
         aio::http::response fine = co_await aio::http::get(url(server, "/echo"));
         CHECK(fine.status == 200);
+    };
+    aio::run(main());
+}
+
+TEST_CASE("serve: an HTTP/1.1 request without a Host, or any request with two, gets 400 (RFC 9112, 3.2)") {
+    no_leaks check;
+    auto main = []() -> aio::coroutine<> {
+        aio::server server = co_await aio::http::serve(app, "127.0.0.1", 0);
+        std::string missing = co_await raw_exchange(server.port(), "GET /echo HTTP/1.1\r\n\r\n");
+        CHECK(missing.rfind("HTTP/1.1 400 ", 0) == 0);
+        CHECK(missing.find("no Host") != std::string::npos);
+        std::string doubled = co_await raw_exchange(server.port(), "GET /echo HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n");
+        CHECK(doubled.rfind("HTTP/1.1 400 ", 0) == 0);
+        CHECK(doubled.find("two Host") != std::string::npos);
+        std::string old_doubled = co_await raw_exchange(server.port(), "GET /echo HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n");
+        CHECK(old_doubled.rfind("HTTP/1.1 400 ", 0) == 0);
+        std::string spaced = co_await raw_exchange(server.port(), "GET /echo HTTP/1.1\r\nHost: a b\r\n\r\n");
+        CHECK(spaced.rfind("HTTP/1.1 400 ", 0) == 0);
+        std::string old = co_await raw_exchange(server.port(), "GET /echo HTTP/1.0\r\n\r\n");   // 1.0 needs none
+        CHECK(old.rfind("HTTP/1.1 200 ", 0) == 0);
+        std::string fine = co_await raw_exchange(server.port(), "GET /echo HTTP/1.1\r\nHost: [::1]:8080\r\nConnection: close\r\n\r\n");
+        CHECK(fine.rfind("HTTP/1.1 200 ", 0) == 0);
     };
     aio::run(main());
 }
