@@ -175,6 +175,9 @@ std::unique_ptr<stream> client_session::take_idle(const std::string& authority) 
 }
 
 namespace {
+// More than a client has any use for: a 100 Continue and a few 103 Early Hints.
+constexpr int max_interim_responses = 10;
+
 // Methods that mean the same when sent twice (RFC 9110, 9.2.2): only those are retried.
 bool idempotent(const std::string& method) {
     return method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE" ||
@@ -222,7 +225,9 @@ coroutine<response> client_session::exchange_on(std::unique_ptr<stream>& connect
     stream& conn = *connection;
     co_await conn.write(request_bytes);
     response_head head;
-    do {   // skip "100 Continue" and other interim responses
+    // Interim responses ("100 Continue", "103 Early Hints") come before the answer: skipped, but
+    // counted, or a server could keep us reading them for as long as it likes.
+    for (int interim = 0;; ++interim) {
         std::string bytes;
         try {
             bytes = co_await conn.read_until("\r\n\r\n", options_.max_head);
@@ -230,13 +235,19 @@ coroutine<response> client_session::exchange_on(std::unique_ptr<stream>& connect
             answered = true;
             throw protocol_error("response head larger than " + std::to_string(options_.max_head) + " bytes");
         } catch (const incomplete_read_error& e) {
-            if (e.partial.empty()) throw;   // closed without a word (exchange() knows what to do)
+            if (e.partial.empty() && !answered) throw;   // closed without a word (exchange() knows what to do)
+            if (e.partial.empty()) throw protocol_error("the server closed after an interim response, before the answer");
             answered = true;
             throw protocol_error("response head cut off after " + std::to_string(e.partial.size()) + " bytes");
         }
         answered = true;
         head = parse_response_head(bytes);
-    } while (head.status < 200);
+        if (head.status >= 200) break;
+        // After a 101 the connection speaks another protocol, which we never asked for.
+        if (head.status == 101) throw protocol_error("101 Switching Protocols, but no upgrade was asked for");
+        if (interim == max_interim_responses)
+            throw protocol_error("more than " + std::to_string(max_interim_responses) + " interim (1xx) responses");
+    }
     body_framing framing = response_body_framing(head, method);
     response r;
     r.body = co_await read_body(conn, framing, options_.max_body);

@@ -759,6 +759,22 @@ struct hang_up_on_second {
     }
 };
 
+TEST_CASE("client_session: interim responses are bounded, and a close after them is a protocol_error") {
+    no_leaks check;
+    auto main = []() -> aio::coroutine<> {
+        std::string flood;
+        for (int i = 0; i < 100000; ++i) flood += "HTTP/1.1 100 Continue\r\n\r\n";
+        CHECK((co_await get_error(flood)).find("more than 10 interim (1xx) responses") != std::string::npos);
+        std::string few;
+        for (int i = 0; i < 10; ++i) few += "HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n";
+        CHECK((co_await get_error(few)).find("closed after an interim response") != std::string::npos);
+        CHECK((co_await get_error(few + "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")) == "");   // ten is fine
+        CHECK((co_await get_error("HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n")).find("101") !=
+              std::string::npos);
+    };
+    aio::run(main());
+}
+
 TEST_CASE("client_session: a kept-alive connection the server closed is retried once on a new one") {
     no_leaks check;
     auto main = []() -> aio::coroutine<> {
