@@ -113,7 +113,8 @@ coroutine<response> client_session::follow_redirects(std::string method, url whe
     (void)method, (void)where, (void)body, (void)extra;
     throw not_implemented("lesson 09, hole follow_redirects: exchange() the request; set r.url; "
                           "on 301/302/303/307/308 with a Location, resolve_location() and go "
-                          "again (more than max_redirects: too_many_redirects); a 303 becomes a "
+                          "again (more than max_redirects: too_many_redirects; max_redirects 0: "
+                          "return the 3xx as it is); a 303 becomes a "
                           "GET without a body (HEAD stays HEAD), and so does a POST on 301/302; "
                           "drop Authorization, Cookie and Host when the host:port changes");
     co_return response();   // (never reached: keeps the stub a coroutine)
@@ -124,7 +125,8 @@ coroutine<response> client_session::follow_redirects(std::string method, url whe
         const std::string* location = r.headers.find("Location");
         const bool redirect = r.status == 301 || r.status == 302 || r.status == 303 ||
                               r.status == 307 || r.status == 308;
-        if (!redirect || location == nullptr) co_return r;
+        // max_redirects 0: redirects are not followed, and a 3xx is an answer like any other.
+        if (!redirect || location == nullptr || options_.max_redirects == 0) co_return r;
         if (redirects == options_.max_redirects)
             throw too_many_redirects("more than " + std::to_string(options_.max_redirects) +
                                      " redirects, the last to " + *location);

@@ -56,6 +56,12 @@ public:
 
 struct client_options {
     duration timeout = std::chrono::seconds(30);   // per request, redirects included
+    /// Redirects followed per request; one more is too_many_redirects. 0 follows none: the 3xx
+    /// is returned as the answer (aiohttp's allow_redirects=False; aiohttp's own max_redirects=0
+    /// would mean no limit at all). Redirects are followed to any host and port, as aiohttp and
+    /// browsers do: a server you ask can send you anywhere, 127.0.0.1 included. Authorization,
+    /// Cookie and a Host of yours are dropped when the host:port changes; check r.url for where
+    /// the answer came from, or set 0 and follow yourself.
     int max_redirects = 10;
     std::size_t max_head = 64 * 1024;              // status line and headers
     std::size_t max_body = 64 * 1024 * 1024;

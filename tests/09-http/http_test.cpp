@@ -1039,10 +1039,26 @@ TEST_CASE("follow_redirects: a redirect loop ends with too_many_redirects") {
         } catch (const aio::http::too_many_redirects& e) {
             CHECK(std::string(e.what()).find("more than 4 redirects") != std::string::npos);
         }
+        aio::http::client_options one;
+        one.max_redirects = 1;
+        aio::http::client_session one_redirect(one);
+        CHECK((co_await one_redirect.get(url(server, "/hops/1"))).status == 200);
+        CHECK_THROWS_AS(co_await one_redirect.get(url(server, "/hops/2")), aio::http::too_many_redirects);
+    };
+    aio::run(main());
+}
+
+TEST_CASE("follow_redirects: max_redirects = 0 follows none: the redirect is the answer (aiohttp's allow_redirects=False)") {
+    no_leaks check;
+    auto main = []() -> aio::coroutine<> {
+        aio::server server = co_await aio::http::serve(app, "127.0.0.1", 0);
         aio::http::client_options none;
         none.max_redirects = 0;
         aio::http::client_session no_redirects(none);
-        CHECK_THROWS_AS(co_await no_redirects.get(url(server, "/hops/1")), aio::http::too_many_redirects);
+        aio::http::response r = co_await no_redirects.get(url(server, "/hops/1"));
+        CHECK(r.status == 302);
+        CHECK(r.headers.get("Location") == "/hops/0");
+        CHECK(r.url == url(server, "/hops/1"));
         CHECK((co_await no_redirects.get(url(server, "/hops/0"))).status == 200);
     };
     aio::run(main());
