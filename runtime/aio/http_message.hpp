@@ -8,8 +8,8 @@
 //  * Strict where being lenient is dangerous: a header block must end in CRLF CRLF, a bare CR or
 //    LF, a control character, a space before the colon, a folded line, a Content-Length that is
 //    not a plain number or disagrees with another, a Transfer-Encoding other than chunked or in
-//    an HTTP/1.0 message: each is a protocol_error naming what was wrong. (Two parsers that disagree about where a message
-//    ends are how request smuggling works.)
+//    an HTTP/1.0 message: each is a protocol_error naming what was wrong. (Two parsers that
+//    disagree about where a message ends are how request smuggling works.)
 //  * Header names compare case-insensitively, and keep their order and repetitions, as
 //    aiohttp's CIMultiDict.
 //

@@ -138,8 +138,9 @@ coroutine<> serve_connection(stream conn, std::shared_ptr<const handler> on_requ
         } catch (const std::exception& e) {
             answer_failure(answer, bytes, e.what(), keep_alive, head_only);
         } catch (...) {
-            // C++ can throw anything (`throw 42;`). Let through, it would end the connection's
-            // task with an exception nobody awaits: no answer, and a "never retrieved" warning.
+            // C++ can throw anything (`throw 42;`). Anything let through here would end the
+            // connection's task with an exception nobody awaits: no answer for the client, and a
+            // "never retrieved" line on stderr.
             answer_failure(answer, bytes, "an exception that is not a std::exception", keep_alive, head_only);
         }
         co_await conn.write(answer);
