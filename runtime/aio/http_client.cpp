@@ -5,6 +5,9 @@
 #include "aio/cancelled_error.hpp"
 #include "aio/task.hpp"
 
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <memory>
 #include <system_error>
 
@@ -13,17 +16,34 @@ namespace aio::http {
 namespace {
 
 // ANCHOR: request_bytes
+// Is `name` one of the headers that say where a message ends, or what becomes of the connection?
+bool framing_header(std::string_view name) {
+    return equal_ignoring_case(name, "Content-Length") || equal_ignoring_case(name, "Transfer-Encoding") ||
+           equal_ignoring_case(name, "Connection");
+}
+
 std::string request_bytes(const std::string& method, const url& where, const std::string& body,
                           const headers& extra) {
+    // Everything is checked before the first byte is written: a name that is not a token or a
+    // value with a CR, LF or NUL would let the caller's data end the line and write its own.
+    const std::string authority = where.authority();
+    std::string_view host = authority;
+    for (const auto& [name, value] : extra) {
+        if (!is_token(name)) throw std::invalid_argument("request: invalid header name " + quote(name));
+        if (!is_field_value(value))
+            throw std::invalid_argument("request: the value of " + name + " contains a control character: " + quote(value));
+        // The framing is ours: a caller's Content-Length beside our own, or a chunked one over a
+        // body we send whole, would tell the server a length that is not the body's.
+        if (framing_header(name))
+            throw std::invalid_argument("request: " + name + " is the client's to send, not the caller's");
+        if (equal_ignoring_case(name, "Host")) host = value;   // as aiohttp: the caller's (last) Host wins
+    }
     std::string out = method + " " + where.target + " HTTP/1.1\r\n";
-    out += "Host: " + where.authority() + "\r\n";
+    out.append("Host: ").append(host).append("\r\n");
     if (!extra.contains("User-Agent")) out += "User-Agent: aio/0.9\r\n";
     if (!extra.contains("Accept")) out += "Accept: */*\r\n";
-    for (const auto& [name, value] : extra) {
-        if (name.find_first_of(":\r\n") != std::string::npos || value.find_first_of("\r\n") != std::string::npos)
-            throw std::invalid_argument("request: header " + name + " contains CR, LF or ':'");
-        out += name + ": " + value + "\r\n";
-    }
+    for (const auto& [name, value] : extra)
+        if (!equal_ignoring_case(name, "Host")) out += name + ": " + value + "\r\n";
     if (!body.empty() || method == "POST" || method == "PUT")
         out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
     out += "\r\n";
@@ -63,8 +83,7 @@ coroutine<response> client_session::get(std::string url, headers extra) {
 coroutine<response> client_session::request(std::string method, std::string url_text, std::string body,
                                             headers extra) {
     url where = parse_url(url_text);   // a bad URL fails here, before any I/O
-    if (method.empty() || method.find_first_of(" \r\n") != std::string::npos)
-        throw std::invalid_argument("request: invalid method '" + method + "'");
+    if (!is_token(method)) throw std::invalid_argument("request: invalid method " + quote(method));
     task<response> work =
         create_task(follow_redirects(std::move(method), std::move(where), std::move(body), std::move(extra)));
     auto timed_out = std::make_shared<bool>(false);
@@ -94,9 +113,10 @@ coroutine<response> client_session::follow_redirects(std::string method, url whe
     (void)method, (void)where, (void)body, (void)extra;
     throw not_implemented("lesson 09, hole follow_redirects: exchange() the request; set r.url; "
                           "on 301/302/303/307/308 with a Location, resolve_location() and go "
-                          "again (more than max_redirects: too_many_redirects); a 303 becomes a "
+                          "again (more than max_redirects: too_many_redirects; max_redirects 0: "
+                          "return the 3xx as it is); a 303 becomes a "
                           "GET without a body (HEAD stays HEAD), and so does a POST on 301/302; "
-                          "drop Authorization and Cookie when the host:port changes");
+                          "drop Authorization, Cookie and Host when the host:port changes");
     co_return response();   // (never reached: keeps the stub a coroutine)
 #else
     for (int redirects = 0;; ++redirects) {
@@ -105,7 +125,8 @@ coroutine<response> client_session::follow_redirects(std::string method, url whe
         const std::string* location = r.headers.find("Location");
         const bool redirect = r.status == 301 || r.status == 302 || r.status == 303 ||
                               r.status == 307 || r.status == 308;
-        if (!redirect || location == nullptr) co_return r;
+        // max_redirects 0: redirects are not followed, and a 3xx is an answer like any other.
+        if (!redirect || location == nullptr || options_.max_redirects == 0) co_return r;
         if (redirects == options_.max_redirects)
             throw too_many_redirects("more than " + std::to_string(options_.max_redirects) +
                                      " redirects, the last to " + *location);
@@ -116,10 +137,11 @@ coroutine<response> client_session::follow_redirects(std::string method, url whe
             method = "GET";
             body.clear();
         }
-        // Credentials are for the host they were meant for.
+        // Credentials are for the host they were meant for; so is a Host the caller gave.
         if (next.authority() != where.authority()) {
             extra.remove("Authorization");
             extra.remove("Cookie");
+            extra.remove("Host");
         }
         where = std::move(next);
     }
@@ -127,17 +149,37 @@ coroutine<response> client_session::follow_redirects(std::string method, url whe
 }
 // ANCHOR_END: follow_redirects
 
+namespace {
+// ANCHOR: silent
+// An idle connection has nothing to say until we ask. Bytes that came while it sat idle (or its
+// close) answer no request of ours: taken for the next answer, they would let whoever sent them
+// choose it. recv with MSG_PEEK looks without taking, MSG_DONTWAIT without waiting; EAGAIN
+// means "nothing there". (urllib3 checks a pooled connection the same way before reuse.)
+bool silent(const stream& conn) {
+    char byte;
+    return conn.buffered() == 0 && ::recv(conn.fd(), &byte, 1, MSG_PEEK | MSG_DONTWAIT) < 0 &&
+           (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+// ANCHOR_END: silent
+} // namespace
+
 std::unique_ptr<stream> client_session::take_idle(const std::string& authority) {
-    for (auto it = idle_.rbegin(); it != idle_.rend(); ++it) {
-        if (it->authority != authority) continue;
+    for (auto it = idle_.rbegin(); it != idle_.rend();) {
+        if (it->authority != authority) {
+            ++it;
+            continue;
+        }
         std::unique_ptr<stream> conn = std::move(it->conn);
-        idle_.erase(std::next(it).base());
-        return conn;
+        it = std::make_reverse_iterator(idle_.erase(std::next(it).base()));
+        if (silent(*conn)) return conn;   // else it closes here, and we look further
     }
     return nullptr;
 }
 
 namespace {
+// More than a client has any use for: a 100 Continue and a few 103 Early Hints.
+constexpr int max_interim_responses = 10;
+
 // Methods that mean the same when sent twice (RFC 9110, 9.2.2): only those are retried.
 bool idempotent(const std::string& method) {
     return method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE" ||
@@ -185,7 +227,9 @@ coroutine<response> client_session::exchange_on(std::unique_ptr<stream>& connect
     stream& conn = *connection;
     co_await conn.write(request_bytes);
     response_head head;
-    do {   // skip "100 Continue" and other interim responses
+    // Interim responses ("100 Continue", "103 Early Hints") come before the answer: skipped, but
+    // counted, or a server could keep us reading them for as long as it likes.
+    for (int interim = 0;; ++interim) {
         std::string bytes;
         try {
             bytes = co_await conn.read_until("\r\n\r\n", options_.max_head);
@@ -193,20 +237,30 @@ coroutine<response> client_session::exchange_on(std::unique_ptr<stream>& connect
             answered = true;
             throw protocol_error("response head larger than " + std::to_string(options_.max_head) + " bytes");
         } catch (const incomplete_read_error& e) {
-            if (e.partial.empty()) throw;   // closed without a word (exchange() knows what to do)
+            if (e.partial.empty() && !answered) throw;   // closed without a word (exchange() knows what to do)
+            if (e.partial.empty()) throw protocol_error("the server closed after an interim response, before the answer");
             answered = true;
             throw protocol_error("response head cut off after " + std::to_string(e.partial.size()) + " bytes");
         }
         answered = true;
         head = parse_response_head(bytes);
-    } while (head.status < 200);
+        if (head.status >= 200) break;
+        // After a 101 the connection speaks another protocol, which we never asked for.
+        if (head.status == 101) throw protocol_error("101 Switching Protocols, but no upgrade was asked for");
+        if (interim == max_interim_responses)
+            throw protocol_error("more than " + std::to_string(max_interim_responses) + " interim (1xx) responses");
+    }
     body_framing framing = response_body_framing(head, method);
     response r;
     r.body = co_await read_body(conn, framing, options_.max_body);
     r.status = head.status;
     r.reason = std::move(head.reason);
     r.headers = std::move(head.headers);
-    if (framing.kind != body_framing::until_close && keeps_alive(head.minor_version, r.headers))
+    // Reusable only if the body ended where its framing said and nothing came after it: bytes
+    // past the end (more than Content-Length, a body after a 204) would be read as the next
+    // answer.
+    if (framing.kind != body_framing::until_close && conn.buffered() == 0 &&
+        keeps_alive(head.minor_version, r.headers))
         idle_.emplace_back(where.authority(), std::move(connection));
     co_return r;
 }

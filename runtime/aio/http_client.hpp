@@ -7,8 +7,10 @@
 // Design principles:
 //  * A session keeps connections alive and reuses them: the second request to the same host
 //    and port makes no new connection (no handshake, no new socket). A connection goes back to
-//    the session only once its response was read to the end and both sides agreed to keep it.
-//  * A reused connection may have been closed by the server while it sat idle. If a request
+//    the session only once its response was read exactly to its end, with nothing after it, and
+//    both sides agreed to keep it; it is used again only if it has said nothing while idle.
+//    Bytes that came unasked would be read as the next answer: a response injection.
+//  * A reused connection may be closed by the server just as we send on it. If a request
 //    that is safe to repeat (GET, HEAD, PUT, DELETE, OPTIONS, TRACE: not POST) fails before a single
 //    byte of the answer came, it is sent again on a new connection, once (as newer aiohttp
 //    versions do); any later failure is the caller's.
@@ -54,6 +56,12 @@ public:
 
 struct client_options {
     duration timeout = std::chrono::seconds(30);   // per request, redirects included
+    /// Redirects followed per request; one more is too_many_redirects. 0 follows none: the 3xx
+    /// is returned as the answer (aiohttp's allow_redirects=False; aiohttp's own max_redirects=0
+    /// would mean no limit at all). Redirects are followed to any host and port, as aiohttp and
+    /// browsers do: a server you ask can send you anywhere, 127.0.0.1 included. Authorization,
+    /// Cookie and a Host of yours are dropped when the host:port changes; check r.url for where
+    /// the answer came from, or set 0 and follow yourself.
     int max_redirects = 10;
     std::size_t max_head = 64 * 1024;              // status line and headers
     std::size_t max_body = 64 * 1024 * 1024;
@@ -69,7 +77,11 @@ public:
 
     /// GET `url` (http://host[:port]/path), following redirects.
     coroutine<response> get(std::string url, headers extra = {});
-    /// Any method, with a body (sent with a Content-Length) and extra headers.
+    /// Any method, with a body (sent with a Content-Length) and extra headers. The framing is
+    /// the session's: a Content-Length, Transfer-Encoding or Connection in `extra`, a method or
+    /// header name that is not a token, a value with a control character (CR, LF, NUL...) are
+    /// std::invalid_argument before anything is sent. A Host in `extra` replaces the session's
+    /// (aiohttp's rule), for the first host only: a redirect to another host:port drops it.
     coroutine<response> request(std::string method, std::string url, std::string body = {},
                                 headers extra = {});
 

@@ -13,23 +13,6 @@ namespace {
 
 [[noreturn]] void fail(const std::string& what) { throw protocol_error(what); }
 
-// A printable rendering of untrusted bytes for an error message: at most 40 of them, escaped.
-std::string quote(std::string_view bytes) {
-    std::string out = "\"";
-    for (char c : bytes.substr(0, 40)) {
-        auto u = static_cast<unsigned char>(c);
-        if (u >= 0x20 && u < 0x7f && c != '"' && c != '\\') {
-            out += c;
-        } else {
-            const char* hex = "0123456789abcdef";
-            out += "\\x";
-            out += hex[u >> 4];
-            out += hex[u & 15];
-        }
-    }
-    return out + (bytes.size() > 40 ? "\"..." : "\"");
-}
-
 char lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
 // Character classes, one table lookup per byte (the parser's inner loops run over every byte
@@ -37,22 +20,18 @@ char lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c 
 struct char_classes {
     bool token[256] = {};   // RFC 9110's tchar: what a method or a header name is made of
     bool text[256] = {};    // what a line may hold: printable ASCII, tab, and bytes >= 0x80
+    bool host[256] = {};    // what a Host may hold: RFC 3986's host (names, IPv4, [IPv6]) and port
     constexpr char_classes() {
         for (int c = 0; c < 256; ++c) {
             token[c] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
             text[c] = (c >= 0x20 && c != 0x7f) || c == '\t';
+            host[c] = token[c];
         }
         for (unsigned char c : std::string_view("!#$%&'*+-.^_`|~")) token[c] = true;
+        for (unsigned char c : std::string_view("-._~!$&'()*+,;=:[]%")) host[c] = true;
     }
 };
 constexpr char_classes classes;
-
-bool is_token(std::string_view s) noexcept {
-    if (s.empty()) return false;
-    for (char c : s)
-        if (!classes.token[static_cast<unsigned char>(c)]) return false;
-    return true;
-}
 
 std::string_view trim(std::string_view s) noexcept {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -148,6 +127,32 @@ std::uint64_t parse_decimal(std::string_view s, const char* what) {
 
 } // namespace
 
+// A printable rendering of untrusted bytes: an error message never carries a raw CR into a log.
+std::string quote(std::string_view bytes) {
+    std::string out = "\"";
+    for (char c : bytes.substr(0, 40)) {
+        auto u = static_cast<unsigned char>(c);
+        if (u >= 0x20 && u < 0x7f && c != '"' && c != '\\') {
+            out += c;
+        } else {
+            const char* hex = "0123456789abcdef";
+            out += "\\x";
+            out += hex[u >> 4];
+            out += hex[u & 15];
+        }
+    }
+    return out + (bytes.size() > 40 ? "\"..." : "\"");
+}
+
+bool is_token(std::string_view s) noexcept {
+    if (s.empty()) return false;
+    for (char c : s)
+        if (!classes.token[static_cast<unsigned char>(c)]) return false;
+    return true;
+}
+
+bool is_field_value(std::string_view s) noexcept { return find_control(s) == s.size(); }
+
 bool equal_ignoring_case(std::string_view a, std::string_view b) noexcept {
     if (a.size() != b.size()) return false;
     for (std::size_t i = 0; i < a.size(); ++i)
@@ -230,13 +235,31 @@ response_head parse_response_head(std::string_view head) {
     return r;
 }
 
+void check_host(const request_head& head) {
+    const std::string* host = nullptr;
+    for (const auto& [name, value] : head.headers) {
+        if (!equal_ignoring_case(name, "Host")) continue;
+        if (host != nullptr) fail("two Host headers");
+        host = &value;
+    }
+    if (host == nullptr) {
+        if (head.minor_version >= 1) fail("no Host header in an HTTP/1.1 request");
+        return;
+    }
+    for (char c : *host)
+        if (!classes.host[static_cast<unsigned char>(c)]) fail("invalid Host " + quote(*host));
+}
+
 namespace {
 // Content-Length and Transfer-Encoding, shared by requests and responses.
-body_framing framing_from_headers(const headers& h, body_framing otherwise) {
+body_framing framing_from_headers(int minor_version, const headers& h, body_framing otherwise) {
     const std::string* length = nullptr;
     bool chunked = false;
     for (const auto& [name, value] : h) {
         if (equal_ignoring_case(name, "Transfer-Encoding")) {
+            // HTTP/1.0 has no Transfer-Encoding: a 1.0 hop on the way frames the message by its
+            // length or by the close, and sees other messages than we would (RFC 9112, 6.1).
+            if (minor_version == 0) fail("Transfer-Encoding in an HTTP/1.0 message");
             if (!equal_ignoring_case(trim(value), "chunked"))
                 fail("unsupported Transfer-Encoding " + quote(value));
             if (chunked) fail("Transfer-Encoding: chunked given twice");
@@ -254,14 +277,14 @@ body_framing framing_from_headers(const headers& h, body_framing otherwise) {
 } // namespace
 
 body_framing request_body_framing(const request_head& head) {
-    return framing_from_headers(head.headers, {body_framing::none, 0});
+    return framing_from_headers(head.minor_version, head.headers, {body_framing::none, 0});
 }
 
 body_framing response_body_framing(const response_head& head, std::string_view request_method) {
     // No body, whatever the headers say: answers to HEAD, 1xx, 204 No Content, 304 Not Modified.
     if (request_method == "HEAD" || head.status < 200 || head.status == 204 || head.status == 304)
         return {body_framing::none, 0};
-    return framing_from_headers(head.headers, {body_framing::until_close, 0});
+    return framing_from_headers(head.minor_version, head.headers, {body_framing::until_close, 0});
 }
 
 bool keeps_alive(int minor_version, const headers& h) noexcept {
@@ -302,6 +325,9 @@ url parse_url(std::string_view text) {
     target = target.substr(0, target.find('#'));   // the fragment stays with the client
     u.target = target.empty() || target.front() != '/' ? "/" + std::string(target) : std::string(target);
     if (authority.find('@') != std::string_view::npos) fail("user info in URLs is not supported: " + quote(text));
+    // The host goes into the Host header as it is: no byte of it may end that line.
+    for (char c : authority)
+        if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) fail("space or control character in URL " + quote(text));
     std::string_view port;
     if (!authority.empty() && authority.front() == '[') {   // [::1]:8080
         std::size_t close = authority.find(']');

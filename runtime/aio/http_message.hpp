@@ -7,9 +7,9 @@
 //    malformed input without a socket.
 //  * Strict where being lenient is dangerous: a header block must end in CRLF CRLF, a bare CR or
 //    LF, a control character, a space before the colon, a folded line, a Content-Length that is
-//    not a plain number or disagrees with another, a Transfer-Encoding other than chunked: each
-//    is a protocol_error naming what was wrong. (Two parsers that disagree about where a message
-//    ends are how request smuggling works.)
+//    not a plain number or disagrees with another, a Transfer-Encoding other than chunked or in
+//    an HTTP/1.0 message: each is a protocol_error naming what was wrong. (Two parsers that
+//    disagree about where a message ends are how request smuggling works.)
 //  * Header names compare case-insensitively, and keep their order and repetitions, as
 //    aiohttp's CIMultiDict.
 //
@@ -65,6 +65,19 @@ private:
 
 bool equal_ignoring_case(std::string_view a, std::string_view b) noexcept;
 
+// What a sender checks before a name or a value goes out: the parsers below refuse anything
+// else from a peer, and a message of ours must be one that they (and every other parser) read
+// the same way.
+/// RFC 9110's token, which a method or a header name is made of: one or more letters, digits
+/// or !#$%&'*+-.^_`|~.
+bool is_token(std::string_view s) noexcept;
+/// Text that may stand as a header value or a reason phrase: no control character but tab.
+/// (A CR or LF would end the line and start one of the sender's choosing; a NUL ends the
+/// string in many a C parser.)
+bool is_field_value(std::string_view s) noexcept;
+/// Untrusted bytes rendered for an error message: quoted, at most 40, controls escaped.
+std::string quote(std::string_view bytes);
+
 /// The request line and headers of a request: "GET /path HTTP/1.1".
 struct request_head {
     std::string method, target;
@@ -112,12 +125,19 @@ request_head parse_request_head(std::string_view head);
 response_head parse_response_head(std::string_view head);
 // ANCHOR_END: parse_heads
 
+/// RFC 9112, 3.2: an HTTP/1.1 request has exactly one Host, any request at most one, and its
+/// value must be fit for a host[:port]; otherwise protocol_error (a server answers 400). Two
+/// Hosts leave each hop to pick one: a proxy may route by one and the application trust the
+/// other.
+void check_host(const request_head& head);
+
 /// How the body that follows a head is delimited.
 struct body_framing {
     enum kind { none, content_length, chunked, until_close } kind = none;
     std::uint64_t length = 0;   // for content_length
 };
-/// A request's body: Content-Length or chunked; neither means no body.
+/// A request's body: Content-Length or chunked; neither means no body. (Transfer-Encoding in
+/// an HTTP/1.0 message, or beside a Content-Length, is faulty framing: protocol_error.)
 body_framing request_body_framing(const request_head& head);
 /// A response's body, which also depends on the request's method (HEAD has none).
 body_framing response_body_framing(const response_head& head, std::string_view request_method);

@@ -14,14 +14,25 @@ namespace aio::http {
 
 // ANCHOR: response_bytes
 void append_response_bytes(std::string& out, const response& r, bool keep_alive, bool head_only) {
-    if (r.status < 100 || r.status > 999)
-        throw std::invalid_argument("response: status " + std::to_string(r.status) + " out of range");
+    // A 1xx is interim: the client reads on for the final answer, which would never come.
+    if (r.status < 200 || r.status > 999)
+        throw std::invalid_argument("response: status " + std::to_string(r.status) +
+                                    (r.status >= 100 && r.status < 200 ? " is interim: an answer must be final"
+                                                                       : " out of range"));
     const std::string_view reason = r.reason.empty() ? reason_phrase(r.status) : std::string_view(r.reason);
     const char status_line[] = {'H', 'T', 'T', 'P', '/', '1', '.', '1', ' ', static_cast<char>('0' + r.status / 100),
                                 static_cast<char>('0' + r.status / 10 % 10), static_cast<char>('0' + r.status % 10), ' '};
-    for (const auto& [name, value] : r.headers)   // (checked first: a refused response appends nothing)
-        if (name.find_first_of(":\r\n") != std::string::npos || value.find_first_of("\r\n") != std::string::npos)
-            throw std::invalid_argument("response: header " + name + " contains CR, LF or ':'");
+    // Checked first, so that a refused response appends nothing. What the handler says goes out
+    // as it is: it must be what a parser reads back the same, or one response could become two.
+    if (!is_field_value(reason)) throw std::invalid_argument("response: control character in the reason " + quote(reason));
+    for (const auto& [name, value] : r.headers) {
+        if (!is_token(name)) throw std::invalid_argument("response: invalid header name " + quote(name));
+        if (!is_field_value(value))
+            throw std::invalid_argument("response: the value of " + name + " contains a control character: " + quote(value));
+    }
+    // 204 and 304 have no body, whatever the handler put there: a client reads none, and would
+    // take the bytes for the next answer. aiohttp drops it the same way, and the length too.
+    const bool has_body = r.status != 204 && r.status != 304;
     out.reserve(out.size() + 160 + r.body.size());
     // Each line begins with the CRLF that ends the one before: fewer, longer appends.
     out.append(status_line, sizeof status_line).append(reason);
@@ -32,12 +43,14 @@ void append_response_bytes(std::string& out, const response& r, bool keep_alive,
             continue;
         out.append("\r\n").append(name).append(": ").append(value);
     }
-    if (!r.headers.contains("Content-Type")) out.append("\r\nContent-Type: text/plain; charset=utf-8");
-    char length[24];
-    const char* length_end = std::to_chars(length, length + sizeof length, r.body.size()).ptr;
-    out.append("\r\nContent-Length: ").append(length, static_cast<std::size_t>(length_end - length));
+    if (has_body) {
+        if (!r.headers.contains("Content-Type")) out.append("\r\nContent-Type: text/plain; charset=utf-8");
+        char length[24];
+        const char* length_end = std::to_chars(length, length + sizeof length, r.body.size()).ptr;
+        out.append("\r\nContent-Length: ").append(length, static_cast<std::size_t>(length_end - length));
+    }
     out.append(keep_alive ? "\r\n\r\n" : "\r\nConnection: close\r\n\r\n");
-    if (!head_only) out.append(r.body);
+    if (has_body && !head_only) out.append(r.body);
 }
 // ANCHOR_END: response_bytes
 
@@ -51,6 +64,18 @@ coroutine<> refuse(stream& conn, int status, std::string why) {
     std::string out;
     append_response_bytes(out, r, false);
     co_await conn.write(out);
+}
+
+// A handler failed: one line on stderr that names the request, and a 500 in `answer`.
+void answer_failure(std::string& answer, std::string_view head, const char* why, bool keep_alive, bool head_only) {
+    const std::string_view request_line = head.substr(0, head.find('\r'));
+    std::fprintf(stderr, "aio http: the handler of \"%.*s\" failed: %s\n", static_cast<int>(request_line.size()),
+                 request_line.data(), why);
+    response failed;
+    failed.status = 500;
+    failed.body = "Internal Server Error\n";
+    answer.clear();   // (a bad_alloc halfway may have left a part)
+    append_response_bytes(answer, failed, keep_alive, head_only);
 }
 
 // ANCHOR: serve_connection
@@ -75,6 +100,7 @@ coroutine<> serve_connection(stream conn, std::shared_ptr<const handler> on_requ
         std::string error;
         try {
             request_head head = parse_request_head(bytes);
+            check_host(head);
             framing = request_body_framing(head);
             minor_version = head.minor_version;
             req.method = std::move(head.method);
@@ -110,14 +136,12 @@ coroutine<> serve_connection(stream conn, std::shared_ptr<const handler> on_requ
         } catch (const cancelled_error&) {
             throw;   // the server is shutting down: not the handler's failure
         } catch (const std::exception& e) {
-            const std::string_view request_line = std::string_view(bytes).substr(0, bytes.find('\r'));
-            std::fprintf(stderr, "aio http: the handler of \"%.*s\" failed: %s\n",
-                         static_cast<int>(request_line.size()), request_line.data(), e.what());
-            response failed;
-            failed.status = 500;
-            failed.body = "Internal Server Error\n";
-            answer.clear();   // (a bad_alloc halfway may have left a part)
-            append_response_bytes(answer, failed, keep_alive, head_only);
+            answer_failure(answer, bytes, e.what(), keep_alive, head_only);
+        } catch (...) {
+            // C++ can throw anything (`throw 42;`). Anything let through here would end the
+            // connection's task with an exception nobody awaits: no answer for the client, and a
+            // "never retrieved" line on stderr.
+            answer_failure(answer, bytes, "an exception that is not a std::exception", keep_alive, head_only);
         }
         co_await conn.write(answer);
         if (answer.capacity() > 64 * 1024) answer = std::string();   // an idle connection keeps no big buffer

@@ -11,7 +11,8 @@
 //    the connection alive (HTTP/1.1's default). Requests sent back to back without waiting
 //    (pipelining) are answered in order: the stream's buffer keeps what was read ahead.
 //  * The handler sees a whole request and returns a whole response; the server frames it
-//    (Content-Length, Connection) so that a handler cannot get the framing wrong.
+//    (Content-Length, Connection; no body with 204 and 304) and checks every header it sends,
+//    so that a handler cannot get the framing wrong, nor split one response into two.
 //  * Bad input never reaches the handler: a malformed head gets 400, one too large 431, a body
 //    too large 413, and the connection is closed. A handler that throws, or returns a response
 //    that is not valid HTTP, gets its client a 500 (and a line on stderr); the other connections
@@ -49,8 +50,10 @@ coroutine<server> serve(handler on_request, std::string host, std::uint16_t port
 
 /// Appends a response's bytes on the wire to `out`: status line, the handler's headers,
 /// Content-Length (and "Connection: close" unless `keep_alive`), then the body (unless
-/// `head_only`). Appends, so that a connection reuses one buffer for all its answers. A
-/// response that is not valid HTTP is std::invalid_argument, and `out` is left as it was.
+/// `head_only`; never with 204 or 304). Appends, so that a connection reuses one buffer for all
+/// its answers. A response that is not valid HTTP (a 1xx, a header name that is not a token, a
+/// control character in a value or the reason) is std::invalid_argument, and `out` is left as
+/// it was.
 void append_response_bytes(std::string& out, const response& r, bool keep_alive, bool head_only = false);
 
 } // namespace aio::http

@@ -130,6 +130,11 @@ public:
 
     bool is_open() const noexcept { return fd_ >= 0; }
     int fd() const noexcept { return fd_; }
+#if AIO_LESSON >= 9
+    /// Bytes read ahead and not handed out yet. A protocol that reuses a connection checks it
+    /// is 0 first: bytes the peer sent beyond a message's end belong to no request of ours.
+    std::size_t buffered() const noexcept { return buffer_.size(); }
+#endif // lesson 09
 
 private:
     coroutine<bool> fill_buffer();   // reads more into buffer_; false at the end of the stream

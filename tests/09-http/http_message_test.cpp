@@ -91,6 +91,27 @@ TEST_CASE("parse_request_head: every byte value, at every place in a line, as th
     CHECK(checked == 256 * 18);
 }
 
+TEST_CASE("http: check_host wants one Host in HTTP/1.1, at most one in 1.0, and a value fit for a host") {
+    auto host_error = [](const std::string& head) {
+        try {
+            aio::http::check_host(aio::http::parse_request_head(head));
+        } catch (const protocol_error& e) {
+            return std::string(e.what());
+        }
+        return std::string();
+    };
+    CHECK(host_error("GET / HTTP/1.1\r\nHost: example.test\r\n\r\n") == "");
+    CHECK(host_error("GET / HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n") == "");
+    CHECK(host_error("GET / HTTP/1.1\r\nHost: [::1]:80\r\n\r\n") == "");
+    CHECK(host_error("GET / HTTP/1.1\r\nHost:\r\n\r\n") == "");   // empty is allowed (RFC 9110, 7.2)
+    CHECK(host_error("GET / HTTP/1.0\r\n\r\n") == "");
+    CHECK(host_error("GET / HTTP/1.1\r\n\r\n").find("no Host") != std::string::npos);
+    CHECK(host_error("GET / HTTP/1.1\r\nHost: a\r\nHOST: a\r\n\r\n").find("two Host") != std::string::npos);
+    CHECK(host_error("GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n").find("two Host") != std::string::npos);
+    for (const char* bad : {"a b", "a/b", "a@b", "a\tb", "a?b", "a#b", "a\\b", "\xff"})
+        CHECK(host_error(std::string("GET / HTTP/1.1\r\nHost: ") + bad + "\r\n\r\n").find("invalid Host") != std::string::npos);
+}
+
 TEST_CASE("parse_response_head: status line, with or without a reason") {
     auto r = aio::http::parse_response_head("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
     CHECK(r.status == 404);
@@ -140,6 +161,31 @@ TEST_CASE("http: body framing follows Content-Length, chunked, the method and th
     CHECK(response("HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n").kind == body_framing::none);
 }
 
+TEST_CASE("http: Transfer-Encoding in an HTTP/1.0 message is faulty framing (RFC 9112, 6.1)") {
+    // HTTP/1.0 has no Transfer-Encoding: a 1.0 hop in front of us would frame the message by
+    // its Content-Length, or by the close, and see another message than we do.
+    auto framing_error = [](const std::string& head, auto parse, auto framing) {
+        try {
+            framing(parse(head));
+        } catch (const protocol_error& e) {
+            return std::string(e.what());
+        }
+        return std::string();
+    };
+    auto request_framing = [](const aio::http::request_head& h) { return aio::http::request_body_framing(h); };
+    auto response_framing = [](const aio::http::response_head& h) { return aio::http::response_body_framing(h, "GET"); };
+    auto parse_request = [](const std::string& h) { return aio::http::parse_request_head(h); };
+    auto parse_response = [](const std::string& h) { return aio::http::parse_response_head(h); };
+    CHECK(framing_error("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", parse_request, request_framing)
+              .find("HTTP/1.0") != std::string::npos);
+    CHECK(framing_error("POST / HTTP/1.0\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", parse_request,
+                        request_framing) != "");
+    CHECK(framing_error("HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", parse_response, response_framing)
+              .find("HTTP/1.0") != std::string::npos);
+    CHECK(framing_error("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", parse_request, request_framing) == "");
+    CHECK(framing_error("POST / HTTP/1.0\r\nContent-Length: 5\r\n\r\n", parse_request, request_framing) == "");
+}
+
 TEST_CASE("http: keep-alive is HTTP/1.1's default, HTTP/1.0's exception") {
     aio::http::headers none, close{{"Connection", "Keep-Alive, CLOSE"}}, keep{{"connection", "keep-alive"}};
     CHECK(aio::http::keeps_alive(1, none));
@@ -161,7 +207,7 @@ TEST_CASE("http: URLs are http://host[:port][/target], anything else a clear err
     CHECK(aio::http::parse_url("http://h/").authority() == "h");
     for (const char* bad : {"https://example.test/", "ftp://h/", "http://", "http://:80/", "http://h:0/",
                             "http://h:65536/", "http://h:x/", "http://h:/", "http://u@h/", "http://h/a b",
-                            "http://[::1/", "example.test"})
+                            "http://[::1/", "example.test", "http://h x/", "http://h\r\nX-Injected:1/", "http://h\t/"})
         CHECK_THROWS_AS(aio::http::parse_url(bad), protocol_error);
     try {
         aio::http::parse_url("https://example.test/");
@@ -208,4 +254,40 @@ TEST_CASE("serve: append_response_bytes frames the handler's response itself") {
     CHECK(buffer == "kept|");   // refused before anything was appended
     r.status = 42;
     CHECK_THROWS_AS(response_bytes(r, true), std::invalid_argument);
+}
+
+TEST_CASE("serve: append_response_bytes sends no body with 204 and 304, and refuses an interim 1xx") {
+    aio::http::response r;
+    r.body = "not for a 204";
+    r.status = 204;
+    CHECK(response_bytes(r, true) == "HTTP/1.1 204 No Content\r\n\r\n");   // no length: there is no body
+    r.status = 304;
+    r.headers.add("ETag", "\"v1\"");
+    CHECK(response_bytes(r, false) == "HTTP/1.1 304 Not Modified\r\nETag: \"v1\"\r\nConnection: close\r\n\r\n");
+    for (int interim : {100, 101, 103, 199}) {
+        r.status = interim;
+        CHECK_THROWS_AS(response_bytes(r, true), std::invalid_argument);   // only a final answer ends a request
+    }
+}
+
+TEST_CASE("serve: append_response_bytes refuses header names that are not tokens and values or reasons with controls") {
+    auto refused = [](const std::string& name, const std::string& value, const std::string& reason = "") {
+        aio::http::response r;
+        r.reason = reason;
+        r.headers.add(name, value);
+        try {
+            response_bytes(r, true);
+        } catch (const std::invalid_argument& e) {
+            return std::string(e.what());
+        }
+        return std::string();
+    };
+    CHECK(refused("X-Nul", std::string("a\0b", 3)).find("X-Nul") != std::string::npos);
+    CHECK(refused("X-Split", "a\r\nInjected: yes") != "");
+    CHECK(refused("X-Del", "a\x7f") != "");
+    CHECK(refused("Bad Name", "v").find("Bad Name") != std::string::npos);
+    CHECK(refused("", "v") != "");
+    CHECK(refused("X-A:", "v") != "");
+    CHECK(refused("X-Ok", "v", "OK\r\nInjected: yes").find("reason") != std::string::npos);
+    CHECK(refused("X-Tab", "a\tb, \xc3\xa9t\xc3\xa9") == "");   // tab, spaces and UTF-8 are text
 }

@@ -40,6 +40,21 @@ aio::coroutine<aio::server> canned(std::string reply, int requests = 1) {
     co_return co_await aio::start_server(std::move(on_connection), "127.0.0.1", 0);
 }
 
+// A hand-made server that answers every request on a connection with `reply` and then, a
+// moment later and unasked, sends `extra` (after the first answer only).
+aio::coroutine<> answer_then_speak(aio::stream conn, std::string reply, std::string extra) {
+    try {
+        for (int i = 0;; ++i) {
+            co_await conn.read_until("\r\n\r\n");
+            co_await conn.write(reply);
+            if (i > 0) continue;
+            co_await aio::sleep(5ms);   // a segment of its own, after the client has read the answer
+            co_await conn.write(extra);
+        }
+    } catch (const std::exception&) {
+    }
+}
+
 std::string url(const aio::server& s, const std::string& path = "/") {
     return "http://127.0.0.1:" + std::to_string(s.port()) + path;
 }
@@ -56,6 +71,26 @@ aio::coroutine<std::string> get_error(std::string reply, aio::http::client_optio
     co_return "";
 }
 
+// A hand-made server that keeps the head of each request it reads in `heads`, and answers 200.
+aio::coroutine<> record_heads(aio::stream conn, std::vector<std::string>* heads) {
+    try {
+        for (;;) {
+            std::string head = co_await conn.read_until("\r\n\r\n");
+            heads->push_back(std::move(head));
+            co_await conn.write("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+        }
+    } catch (const std::exception&) {
+    }
+}
+
+// How many lines of `head` start with `name` and a colon (any case).
+int count_fields(const std::string& head, const std::string& name) {
+    int n = 0;
+    for (std::size_t at = head.find("\r\n"); at != std::string::npos; at = head.find("\r\n", at + 2))
+        if (aio::http::equal_ignoring_case(head.substr(at + 2, name.size() + 1), name + ":")) ++n;
+    return n;
+}
+
 // Our own test application: echoes, redirects, fails.
 aio::coroutine<aio::http::response> app(aio::http::request r) {
     aio::http::response out;
@@ -66,6 +101,7 @@ aio::coroutine<aio::http::response> app(aio::http::request r) {
     } else if (path == "/auth") {
         out.body = "auth=[" + r.headers.get("Authorization") + "]";
         out.headers.add("X-Got-Header", r.headers.get("X-Test"));
+        out.headers.add("X-Got-Host", r.headers.get("Host"));
     } else if (path == "/away") {   // /away?to=PORT: a 302 to that port's /auth
         out.status = 302;
         out.headers.add("Location", "http://127.0.0.1:" + r.target.substr(r.target.find('=') + 1) + "/auth");
@@ -85,6 +121,8 @@ aio::coroutine<aio::http::response> app(aio::http::request r) {
         out.headers.add("Location", "/loop");
     } else if (path == "/fail") {
         throw std::runtime_error("the handler broke");
+    } else if (path == "/int") {
+        throw 42;   // not a std::exception: a handler failure all the same
     } else if (path == "/slow") {
         co_await aio::sleep(10s);
     } else {
@@ -412,9 +450,9 @@ TEST_CASE("serve: chunked request bodies, pipelined requests, HTTP/1.0 and HEAD"
     auto main = []() -> aio::coroutine<> {
         aio::server server = co_await aio::http::serve(app, "127.0.0.1", 0);
         std::string answer = co_await raw_exchange(server.port(),
-            "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n"
-            "GET /echo?second HTTP/1.1\r\n\r\n"
-            "HEAD /echo HTTP/1.1\r\n\r\n"
+            "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n"
+            "GET /echo?second HTTP/1.1\r\nHost: x\r\n\r\n"
+            "HEAD /echo HTTP/1.1\r\nHost: x\r\n\r\n"
             "GET /echo?last HTTP/1.0\r\n\r\n");
         CHECK(answer.find("POST /echo abcde") != std::string::npos);
         CHECK(answer.find("GET /echo?second ") > answer.find("POST /echo abcde"));
@@ -437,23 +475,60 @@ TEST_CASE("serve: bad requests get 400, 431 or 413 and a closed connection; the 
         CHECK(bad.rfind("HTTP/1.1 400 Bad Request\r\n", 0) == 0);
         CHECK(bad.find("without a colon") != std::string::npos);
         CHECK(bad.find("Connection: close") != std::string::npos);
-        std::string huge = co_await raw_exchange(server.port(), "GET / HTTP/1.1\r\nX: " + std::string(2000, 'a') + "\r\n\r\n");
+        std::string huge = co_await raw_exchange(server.port(), "GET / HTTP/1.1\r\nHost: x\r\nX: " + std::string(2000, 'a') + "\r\n\r\n");
         CHECK(huge.rfind("HTTP/1.1 431 ", 0) == 0);
-        std::string big = co_await raw_exchange(server.port(), "POST /echo HTTP/1.1\r\nContent-Length: 101\r\n\r\n");
+        std::string big = co_await raw_exchange(server.port(), "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 101\r\n\r\n");
         CHECK(big.rfind("HTTP/1.1 413 ", 0) == 0);
         std::string chunky = co_await raw_exchange(server.port(),
-            "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n65\r\n" + std::string(101, 'b') + "\r\n0\r\n\r\n");
+            "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n65\r\n" + std::string(101, 'b') + "\r\n0\r\n\r\n");
         CHECK(chunky.rfind("HTTP/1.1 400 ", 0) == 0);
         CHECK(chunky.find("body larger than 100 bytes") != std::string::npos);
         std::string smuggled = co_await raw_exchange(server.port(),
-            "POST /echo HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+            "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
         CHECK(smuggled.rfind("HTTP/1.1 400 ", 0) == 0);
+        CHECK(smuggled.find("both Content-Length and Transfer-Encoding") != std::string::npos);
         std::string cut = co_await raw_exchange(server.port(), "GET / HTTP/1.1\r\nHost: x\r\n");   // then EOF
         CHECK(cut == "");
         aio::http::response fine = co_await aio::http::get(url(server, "/echo"));
         CHECK(fine.status == 200);
     };
     aio::run(main());
+}
+
+TEST_CASE("serve: an HTTP/1.1 request without a Host, or any request with two, gets 400 (RFC 9112, 3.2)") {
+    no_leaks check;
+    auto main = []() -> aio::coroutine<> {
+        aio::server server = co_await aio::http::serve(app, "127.0.0.1", 0);
+        std::string missing = co_await raw_exchange(server.port(), "GET /echo HTTP/1.1\r\n\r\n");
+        CHECK(missing.rfind("HTTP/1.1 400 ", 0) == 0);
+        CHECK(missing.find("no Host") != std::string::npos);
+        std::string doubled = co_await raw_exchange(server.port(), "GET /echo HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n");
+        CHECK(doubled.rfind("HTTP/1.1 400 ", 0) == 0);
+        CHECK(doubled.find("two Host") != std::string::npos);
+        std::string old_doubled = co_await raw_exchange(server.port(), "GET /echo HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n");
+        CHECK(old_doubled.rfind("HTTP/1.1 400 ", 0) == 0);
+        std::string spaced = co_await raw_exchange(server.port(), "GET /echo HTTP/1.1\r\nHost: a b\r\n\r\n");
+        CHECK(spaced.rfind("HTTP/1.1 400 ", 0) == 0);
+        std::string old = co_await raw_exchange(server.port(), "GET /echo HTTP/1.0\r\n\r\n");   // 1.0 needs none
+        CHECK(old.rfind("HTTP/1.1 200 ", 0) == 0);
+        std::string fine = co_await raw_exchange(server.port(), "GET /echo HTTP/1.1\r\nHost: [::1]:8080\r\nConnection: close\r\n\r\n");
+        CHECK(fine.rfind("HTTP/1.1 200 ", 0) == 0);
+    };
+    aio::run(main());
+}
+
+TEST_CASE("serve: an HTTP/1.0 request with Transfer-Encoding gets 400 and a close: nothing smuggled behind it is served") {
+    no_leaks check;
+    auto main = []() -> aio::coroutine<std::string> {
+        aio::server server = co_await aio::http::serve(app, "127.0.0.1", 0);
+        co_return co_await raw_exchange(server.port(),
+            "POST /echo HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+            "GET /echo?smuggled HTTP/1.1\r\nHost: x\r\n\r\n");
+    };
+    const std::string answer = aio::run(main());
+    CHECK(answer.rfind("HTTP/1.1 400 ", 0) == 0);
+    CHECK(answer.find("Connection: close") != std::string::npos);
+    CHECK(answer.find("smuggled") == std::string::npos);
 }
 
 TEST_CASE("serve: a handler that throws gives its client a 500 and a line on stderr") {
@@ -468,6 +543,24 @@ TEST_CASE("serve: a handler that throws gives its client a 500 and a line on std
     };
     CHECK(aio::run(main()) == 500);
     CHECK(err.text().find("the handler of \"GET /fail HTTP/1.1\" failed: the handler broke") != std::string::npos);
+}
+
+TEST_CASE("serve: a handler that throws something that is not a std::exception gets a 500 too, nothing unretrieved") {
+    no_leaks check;
+    capture_stderr err;
+    auto main = []() -> aio::coroutine<int> {
+        aio::server server = co_await aio::http::serve(app, "127.0.0.1", 0);
+        aio::http::client_session session;
+        aio::http::response r = co_await session.get(url(server, "/int"));
+        CHECK(session.idle_connections() == 1);   // the connection goes on
+        CHECK((co_await session.get(url(server, "/echo"))).status == 200);
+        co_return r.status;
+    };
+    CHECK(aio::run(main()) == 500);
+    const std::string said = err.text();
+    CHECK(said.find("the handler of \"GET /int HTTP/1.1\" failed: an exception that is not a std::exception") !=
+          std::string::npos);
+    CHECK(said.find("never retrieved") == std::string::npos);
 }
 
 TEST_CASE("serve: a handler's response that is not valid HTTP becomes a 500") {
@@ -485,7 +578,45 @@ TEST_CASE("serve: a handler's response that is not valid HTTP becomes a 500") {
         co_return std::to_string(r.status) + " " + r.headers.get("Injected", "-");
     };
     CHECK(aio::run(main()) == "500 -");
-    CHECK(err.text().find("contains CR, LF") != std::string::npos);
+    CHECK(err.text().find("the value of X-Split contains a control character") != std::string::npos);
+}
+
+// Answers /NNN with status NNN and a body; /nul with a header value that holds a NUL.
+aio::coroutine<aio::http::response> status_app(aio::http::request r) {
+    aio::http::response out;
+    out.body = "body of " + r.path();
+    if (r.path() == "/nul")
+        out.headers.add("X-Nul", std::string("a\0b", 3));
+    else if (r.path().size() == 4)
+        out.status = std::stoi(r.path().substr(1));
+    co_return out;
+}
+
+TEST_CASE("serve: the server owns the framing: no body with 204 or 304, a 1xx or a NUL in a header becomes a 500") {
+    no_leaks check;
+    capture_stderr err;
+    auto main = []() -> aio::coroutine<std::string> {
+        aio::server server = co_await aio::http::serve(status_app, "127.0.0.1", 0);
+        // Pipelined on one connection: a body after the 204 or the 304 would be read as the
+        // next answer, and the answers that follow them would be out of step.
+        co_return co_await raw_exchange(server.port(),
+            "GET /204 HTTP/1.1\r\nHost: x\r\n\r\n"
+            "GET /304 HTTP/1.1\r\nHost: x\r\n\r\n"
+            "GET /100 HTTP/1.1\r\nHost: x\r\n\r\n"
+            "GET /nul HTTP/1.1\r\nHost: x\r\n\r\n"
+            "GET /200 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    };
+    const std::string answers = aio::run(main());
+    CHECK(answers.rfind("HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 304 Not Modified\r\n\r\nHTTP/1.1 500 ", 0) == 0);
+    CHECK(answers.find("body of /204") == std::string::npos);
+    CHECK(answers.find("body of /304") == std::string::npos);
+    CHECK(answers.find("HTTP/1.1 100") == std::string::npos);
+    CHECK(answers.find(std::string("a\0b", 3)) == std::string::npos);
+    CHECK(answers.find("Internal Server Error\nHTTP/1.1 500 ") != std::string::npos);   // /100, then /nul
+    CHECK(answers.substr(answers.size() - 12) == "body of /200");
+    const std::string said = err.text();
+    CHECK(said.find("\"GET /100 HTTP/1.1\" failed") != std::string::npos);
+    CHECK(said.find("\"GET /nul HTTP/1.1\" failed") != std::string::npos);
 }
 
 TEST_CASE("serve: closing the server stops accepting; connections being served are cancelled at the end") {
@@ -565,16 +696,96 @@ TEST_CASE("client_session: 100 Continue is skipped; Content-Length bodies are ex
     CHECK(aio::run(main()) == "201 Created abc");
 }
 
+// A response the server appends to an honest one: if the client took it for the answer to its
+// next request on that connection, the server (or whoever wrote the first body) would choose it.
+const std::string forged = "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nforged";
+
+TEST_CASE("client_session: bytes past a response's end close the connection; they never answer the next request") {
+    no_leaks check;
+    auto main = []() -> aio::coroutine<> {
+        const std::string ok = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+        for (const std::string& first : {ok,                                                 // more than its length
+                                         std::string("HTTP/1.1 204 No Content\r\n\r\n"),   // a body after a 204
+                                         std::string("HTTP/1.1 304 Not Modified\r\nContent-Length: 2\r\n\r\nok")}) {
+            CAPTURE(first);
+            aio::server s = co_await canned(first + forged, 2);   // two answers per connection
+            aio::http::client_session session;
+            aio::http::response r = co_await session.get(url(s));
+            CHECK(r.body == (r.status == 200 ? "ok" : ""));
+            CHECK(session.idle_connections() == 0);   // unread bytes: not reusable
+            aio::http::response next = co_await session.get(url(s));
+            CHECK(next.body != "forged");
+        }
+    };
+    aio::run(main());
+}
+
+TEST_CASE("client_session: an idle connection that speaks before it is asked is not reused") {
+    no_leaks check;
+    auto main = []() -> aio::coroutine<std::string> {
+        aio::server::handler on_connection = [](aio::stream conn) {
+            return answer_then_speak(std::move(conn), "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", forged);
+        };
+        aio::server s = co_await aio::start_server(std::move(on_connection), "127.0.0.1", 0);
+        aio::http::client_session session;
+        CHECK((co_await session.get(url(s))).body == "ok");
+        CHECK(session.idle_connections() == 1);   // nothing unread yet: kept
+        co_await aio::sleep(50ms);                 // the forged answer arrives while it is idle
+        aio::http::response next = co_await session.get(url(s));
+        co_return next.body;
+    };
+    CHECK(aio::run(main()) == "ok");
+}
+
+// A hand-made server that answers the first request on a connection with `reply`, then reads
+// the next request and closes without a word: a server that closed an idle connection just as
+// the client sent on it. Counts connections and the requests it read.
+struct hang_up_on_second {
+    int connections = 0, requests = 0;
+    aio::coroutine<> serve(aio::stream conn, std::string reply) {
+        ++connections;
+        try {
+            co_await conn.read_until("\r\n\r\n");
+            ++requests;
+            co_await conn.write(reply);
+            co_await conn.read_until("\r\n\r\n");
+            ++requests;
+        } catch (const std::exception&) {
+        }
+    }
+    aio::coroutine<aio::server> start(std::string reply) {
+        aio::server::handler on_connection = [this, reply](aio::stream conn) { return serve(std::move(conn), reply); };
+        co_return co_await aio::start_server(std::move(on_connection), "127.0.0.1", 0);
+    }
+};
+
+TEST_CASE("client_session: interim responses are bounded, and a close after them is a protocol_error") {
+    no_leaks check;
+    auto main = []() -> aio::coroutine<> {
+        std::string flood;
+        for (int i = 0; i < 100000; ++i) flood += "HTTP/1.1 100 Continue\r\n\r\n";
+        CHECK((co_await get_error(flood)).find("more than 10 interim (1xx) responses") != std::string::npos);
+        std::string few;
+        for (int i = 0; i < 10; ++i) few += "HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n";
+        CHECK((co_await get_error(few)).find("closed after an interim response") != std::string::npos);
+        CHECK((co_await get_error(few + "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")) == "");   // ten is fine
+        CHECK((co_await get_error("HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n")).find("101") !=
+              std::string::npos);
+    };
+    aio::run(main());
+}
+
 TEST_CASE("client_session: a kept-alive connection the server closed is retried once on a new one") {
     no_leaks check;
     auto main = []() -> aio::coroutine<> {
-        // Answers one request per connection, claiming keep-alive, then closes it.
-        aio::server s = co_await canned("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 1);
+        hang_up_on_second peer;
+        aio::server s = co_await peer.start("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
         aio::http::client_session session;
         CHECK((co_await session.get(url(s))).body == "ok");
         CHECK(session.idle_connections() == 1);
-        co_await aio::sleep(10ms);   // the server has closed it by now
-        CHECK((co_await session.get(url(s))).body == "ok");
+        CHECK((co_await session.get(url(s))).body == "ok");   // read, unanswered, sent again
+        CHECK(peer.connections == 2);
+        CHECK(peer.requests == 3);
     };
     aio::run(main());
 }
@@ -582,23 +793,39 @@ TEST_CASE("client_session: a kept-alive connection the server closed is retried 
 TEST_CASE("client_session: a POST is not sent twice when a kept-alive connection turns out closed") {
     no_leaks check;
     auto main = []() -> aio::coroutine<std::string> {
-        aio::server s = co_await canned("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 1);
+        hang_up_on_second peer;
+        aio::server s = co_await peer.start("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
         aio::http::client_session session;
         CHECK((co_await session.get(url(s))).body == "ok");
-        co_await aio::sleep(10ms);   // the server has closed the kept-alive connection
+        std::string outcome = "retried";
         try {
             co_await session.request("POST", url(s), "once only");
         } catch (const protocol_error& e) {
-            co_return e.what();
+            outcome = e.what();
         } catch (const std::system_error& e) {
-            co_return std::string("system_error: ") + e.what();
+            outcome = std::string("system_error: ") + e.what();
         }
-        co_return "retried";
+        CHECK(peer.connections == 1);
+        co_return outcome;
     };
     const std::string outcome = aio::run(main());
     // The server's close shows up as an end of stream ("... POST is not retried") or, if our
-    // write came after it, as a reset: either way an error, never a second POST.
+    // bytes were still unread when it closed, as a reset: either way an error, never a second POST.
     CHECK((outcome.find("(POST is not retried)") != std::string::npos || outcome.rfind("system_error", 0) == 0));
+}
+
+TEST_CASE("client_session: an idle connection found closed is dropped before a byte is sent, even for a POST") {
+    no_leaks check;
+    auto main = []() -> aio::coroutine<std::string> {
+        aio::server s = co_await canned("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 1);   // then closes
+        aio::http::client_session session;
+        CHECK((co_await session.get(url(s))).body == "ok");
+        CHECK(session.idle_connections() == 1);
+        co_await aio::sleep(10ms);   // the server has closed the kept-alive connection
+        aio::http::response posted = co_await session.request("POST", url(s), "once only");
+        co_return posted.body;
+    };
+    CHECK(aio::run(main()) == "ok");
 }
 
 TEST_CASE("client_session: the timeout is a timeout_error, and leaves nothing behind") {
@@ -671,6 +898,73 @@ TEST_CASE("client_session: bad URLs, refused connections and bad headers are cle
     aio::run(main());
 }
 
+// The std::invalid_argument that a request is refused with, or what happened instead.
+aio::coroutine<std::string> refusal_of(aio::http::client_session* session, std::string url, std::string method,
+                                       aio::http::headers extra) {
+    try {
+        co_await session->request(std::move(method), std::move(url), {}, std::move(extra));
+    } catch (const std::invalid_argument& e) {
+        co_return e.what();
+    } catch (const std::exception& e) {
+        co_return std::string("not refused: ") + e.what();
+    }
+    co_return "not refused";
+}
+
+TEST_CASE("client_session: the client owns the framing headers; bad methods and headers are refused before a byte is sent") {
+    no_leaks check;
+    auto main = []() -> aio::coroutine<> {
+        aio::http::client_session session;
+        // Nobody listens there: an attempt to connect would be a system_error, not the refusal.
+        const std::string nowhere = "http://127.0.0.1:" + std::to_string(free_port()) + "/";
+        struct refused_request {
+            std::string method;
+            aio::http::headers extra;
+            std::string says;   // what the refusal must name
+        };
+        const std::vector<refused_request> cases = {
+            {"GET", {{"Content-Length", "5"}}, "Content-Length"},
+            {"GET", {{"content-length", "0"}}, "content-length"},
+            {"POST", {{"Transfer-Encoding", "chunked"}}, "Transfer-Encoding"},
+            {"GET", {{"Connection", "close"}}, "Connection"},
+            {"GE\tT", {}, "invalid method"},
+            {std::string("GET\0", 4), {}, "invalid method"},
+            {"", {}, "invalid method"},
+            {"GET", {{"Bad Name", "v"}}, "invalid header name"},
+            {"GET", {{"", "v"}}, "invalid header name"},
+            {"GET", {{"X-Nul", std::string("a\0b", 3)}}, "X-Nul"},
+        };
+        for (const refused_request& c : cases) {
+            CAPTURE(c.says);
+            const std::string refusal = co_await refusal_of(&session, nowhere, c.method, c.extra);
+            CHECK(refusal.find(c.says) != std::string::npos);
+            CHECK(refusal.rfind("not refused", 0) == std::string::npos);
+        }
+    };
+    aio::run(main());
+}
+
+TEST_CASE("client_session: a caller's Host replaces the session's (the last one given, as aiohttp); one Host is sent") {
+    no_leaks check;
+    auto main = []() -> aio::coroutine<std::vector<std::string>> {
+        std::vector<std::string> heads;
+        aio::server::handler on_connection = [&heads](aio::stream conn) { return record_heads(std::move(conn), &heads); };
+        aio::server s = co_await aio::start_server(std::move(on_connection), "127.0.0.1", 0);
+        aio::http::client_session session;
+        const aio::http::headers one{{"host", "site.test"}}, two{{"Host", "first.test"}, {"HOST", "second.test"}};
+        co_await session.get(url(s), one);
+        co_await session.get(url(s), two);
+        co_await session.get(url(s));
+        co_return heads;
+    };
+    const std::vector<std::string> heads = aio::run(main());
+    REQUIRE(heads.size() == 3);
+    for (const std::string& head : heads) CHECK(count_fields(head, "Host") == 1);
+    CHECK(heads[0].find("\r\nHost: site.test\r\n") != std::string::npos);
+    CHECK(heads[1].find("\r\nHost: second.test\r\n") != std::string::npos);
+    CHECK(heads[2].find("\r\nHost: 127.0.0.1:") != std::string::npos);
+}
+
 TEST_CASE("follow_redirects: followed to the end, the final URL reported; 302 turns POST into GET") {
     no_leaks check;
     auto main = []() -> aio::coroutine<> {
@@ -718,13 +1012,16 @@ TEST_CASE("follow_redirects: as aiohttp, a 302 turns only a POST into a GET; cre
         aio::http::response seen = co_await session.request("PUT", url(here, "/other"), "x");
         CHECK(seen.body == "GET /echo ");   // a 303 turns any method into a GET, without the body
         // /away redirects to the other server's /auth: the Authorization header does not follow.
-        aio::http::headers secret{{"Authorization", "Bearer 42"}, {"X-Test", "visible"}};
+        // A Host of the caller's names `here` too: the other server gets its own.
+        aio::http::headers secret{{"Authorization", "Bearer 42"}, {"X-Test", "visible"}, {"Host", "here.test"}};
         const std::string away = url(here, "/away?to=") + std::to_string(other.port());
         aio::http::response moved = co_await session.get(away, secret);
         CHECK(moved.body == "auth=[]");
         CHECK(moved.headers.get("X-Got-Header") == "visible");
+        CHECK(moved.headers.get("X-Got-Host") == "127.0.0.1:" + std::to_string(other.port()));
         aio::http::response same_host = co_await session.get(url(here, "/away?to=") + std::to_string(here.port()), secret);
         CHECK(same_host.body == "auth=[Bearer 42]");
+        CHECK(same_host.headers.get("X-Got-Host") == "here.test");
     };
     aio::run(main());
 }
@@ -742,10 +1039,26 @@ TEST_CASE("follow_redirects: a redirect loop ends with too_many_redirects") {
         } catch (const aio::http::too_many_redirects& e) {
             CHECK(std::string(e.what()).find("more than 4 redirects") != std::string::npos);
         }
+        aio::http::client_options one;
+        one.max_redirects = 1;
+        aio::http::client_session one_redirect(one);
+        CHECK((co_await one_redirect.get(url(server, "/hops/1"))).status == 200);
+        CHECK_THROWS_AS(co_await one_redirect.get(url(server, "/hops/2")), aio::http::too_many_redirects);
+    };
+    aio::run(main());
+}
+
+TEST_CASE("follow_redirects: max_redirects = 0 follows none: the redirect is the answer (aiohttp's allow_redirects=False)") {
+    no_leaks check;
+    auto main = []() -> aio::coroutine<> {
+        aio::server server = co_await aio::http::serve(app, "127.0.0.1", 0);
         aio::http::client_options none;
         none.max_redirects = 0;
         aio::http::client_session no_redirects(none);
-        CHECK_THROWS_AS(co_await no_redirects.get(url(server, "/hops/1")), aio::http::too_many_redirects);
+        aio::http::response r = co_await no_redirects.get(url(server, "/hops/1"));
+        CHECK(r.status == 302);
+        CHECK(r.headers.get("Location") == "/hops/0");
+        CHECK(r.url == url(server, "/hops/1"));
         CHECK((co_await no_redirects.get(url(server, "/hops/0"))).status == 200);
     };
     aio::run(main());

@@ -15,6 +15,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     using aio::http::protocol_error;
     try {
         aio::http::request_head r = aio::http::parse_request_head(bytes);
+        aio::http::check_host(r);
         aio::http::request_body_framing(r);
         aio::http::keeps_alive(r.minor_version, r.headers);
     } catch (const protocol_error&) {
