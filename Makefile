@@ -16,7 +16,7 @@ MATRIX := release:clang++ debug:g++ debug:clang++ sanitize:g++ sanitize:clang++
 
 FUZZ_SECONDS ?= 60
 
-.PHONY: help run test test-matrix bench fuzz exercise check progress handout install readmes \
+.PHONY: help run test test-matrix bench fuzz exercise check progress solution handout install readmes \
         compile_commands.json clean deps deps-clang
 
 help:
@@ -29,6 +29,7 @@ help:
 	@echo "make exercise LESSON=NN   your own copy of lesson NN's exercise, in workspace/ (FORCE=1: start over)"
 	@echo "make check LESSON=NN      grade your workspace, with a hint for each failing test"
 	@echo "make progress             which lessons your workspace passes"
+	@echo "make solution LESSON=NN HOLE=name  one hole's reference code (asks first)"
 	@echo "make handout LESSON=NN    a standalone starter tree of lesson NN, for a class"
 	@echo "make install PREFIX=dir   headers, libaio.a and lib/pkgconfig/aio.pc"
 	@echo "make readmes              regenerate the code shown in lessons/*/README.md"
@@ -71,6 +72,11 @@ check: deps
 
 progress: deps
 	@$(COURSE) progress
+
+# One hole's reference code (lessons/NN-name/SOLUTION.md has them all), after a warning and y/N.
+solution: deps
+	@test -n "$(LESSON)" || { echo "which lesson? make solution LESSON=01 HOLE=name"; exit 2; }
+	@$(COURSE) solution $(LESSON) $(HOLE)
 
 handout: deps
 	@test -n "$(LESSON)" || { echo "which lesson? make handout LESSON=01"; exit 2; }

@@ -26,6 +26,7 @@ import re
 import shutil
 import subprocess
 import sys
+import textwrap
 import time
 import xml.etree.ElementTree as ET
 from contextlib import contextmanager
@@ -420,8 +421,17 @@ def cmd_run(args) -> int:
 
 
 # ---- generated code in the lesson texts --------------------------------------------------------
+#
+# A lesson's README.md is the first page a learner reads, so it never shows the code of a hole of
+# its own lesson: a generated block that holds one shows it as the exercise has it (the stub), with
+# a note under it. Each hole's reference code is in the lesson's SOLUTION.md (generated too, a
+# warning at its top) and behind `make solution LESSON=NN HOLE=name`, which asks first.
+# readme_problems() checks all three: blocks current, SOLUTION.md current, no page showing the code
+# of a hole of its lesson or of a later one. (A page may show an earlier lesson's holes filled in:
+# the learner of lesson NN has them, complete, in the workspace `make exercise` gives.)
 
 BLOCK = re.compile(r"(<!-- (code|diff|output): ([\w./-]+)(?:#([\w-]+))? -->\n)(.*?)(<!-- end -->)", re.S)
+HEADING = re.compile(r"^#{2,4} (.+)$", re.M)
 
 
 def region(text: str, name: str, where: str) -> str:
@@ -434,8 +444,37 @@ def region(text: str, name: str, where: str) -> str:
     return "\n".join(l for l in lines[start + 1:end] if not ANCHOR.match(l)) + "\n"
 
 
-def generated_block(l: Lesson, kind: str, file: str, name: str | None, exercise: int = 0) -> str:
-    """The body of one generated block; `exercise` renders the code as the exercise has it."""
+_rendered: dict[tuple, str] = {}
+
+
+def render_cut(path: Path, number: int, cut: frozenset[Hole] = frozenset(),
+               keep_anchors: bool = False) -> str:
+    """A runtime file as it stands after lesson `number`, with exactly the holes in `cut` (holes
+    of that lesson) cut out, as the exercise has them, and every other hole filled in."""
+    chosen = frozenset(h.index_in_file for h in cut if h.file == path)
+    key = (path, number, chosen, keep_anchors)
+    if key not in _rendered:
+        guard, seen, lines = HOLE_GUARD.format(number), 0, []
+        for line in path.read_text().split("\n"):
+            if line.strip() == guard:
+                if seen not in chosen:
+                    line = HOLE_GUARD.format(999)   # never true: the #else code stays
+                seen += 1
+            lines.append(line)
+        done = subprocess.run(["unifdef", "-x2", f"-DAIO_LESSON={number}", f"-DAIO_EXERCISE={number}"],
+                              input="\n".join(lines), capture_output=True, text=True)
+        if done.returncode != 0:
+            sys.exit(f"unifdef failed on {path}: {done.stderr}")
+        out = done.stdout
+        if not keep_anchors:
+            out = "".join(l for l in out.splitlines(keepends=True) if not ANCHOR.match(l))
+        _rendered[key] = out
+    return _rendered[key]
+
+
+def generated_block(l: Lesson, kind: str, file: str, name: str | None,
+                    cut: frozenset[Hole] = frozenset()) -> str:
+    """The body of one generated block, with the holes in `cut` shown as the exercise has them."""
     if kind == "output":   # what the lesson's example.py prints (example.cpp is tested to match)
         with lesson_server(l) as args:
             done = subprocess.run([PYTHON, file, *args], cwd=l.path, capture_output=True, text=True,
@@ -446,49 +485,277 @@ def generated_block(l: Lesson, kind: str, file: str, name: str | None, exercise:
     if not source.exists():
         raise SystemExit(f"{where}: no file runtime/{file}")
     if kind == "code":
-        text = render(source, l.number, exercise, keep_anchors=True)
-        body = region(text, name, where) if name else render(source, l.number, exercise)
+        text = render_cut(source, l.number, cut, keep_anchors=True)
+        body = region(text, name, where) if name else render_cut(source, l.number, cut)
         return f"```cpp\n{body}```\n"
     before = render(source, l.number - 1).splitlines(True) if l.number > 1 else []
-    after = render(source, l.number, exercise).splitlines(True)
+    after = render_cut(source, l.number, cut).splitlines(True)
     diff = "".join(difflib.unified_diff(before, after, f"{file} (lesson {l.number - 1:02d})",
                                         f"{file} (lesson {l.nn})", n=2))
     return f"```diff\n{diff}```\n"
 
 
-def updated_readme(l: Lesson, exercise: bool = False) -> tuple[str, str]:
-    """The lesson text, and the same with its generated blocks regenerated. With `exercise`,
-    the code is shown as the exercise has it (the copy in a learner's workspace must not show
-    the holes filled in)."""
+@dataclass
+class Shown:
+    """A generated code or diff block of a lesson page, and the lesson's holes it holds."""
+    kind: str
+    file: str
+    name: str | None
+    heading: str          # the title of the page's section it stands in
+    holes: list[Hole]
+
+
+def holes_in(l: Lesson, kind: str, file: str, name: str | None) -> list[Hole]:
+    """The lesson's holes that a code or diff block holds."""
+    full = generated_block(l, kind, file, name)
+    return [h for h in holes(l.number) if h.file == RUNTIME / file
+            and generated_block(l, kind, file, name, frozenset([h])) != full]
+
+
+def shown_blocks(l: Lesson, text: str) -> list[Shown]:
+    found = []
+    for m in BLOCK.finditer(text):
+        kind, file, name = m.group(2), m.group(3), m.group(4)
+        if kind == "output":
+            continue
+        headings = HEADING.findall(text, 0, m.start())
+        heading = headings[-1].strip() if headings else ""
+        found.append(Shown(kind, file, name, heading, holes_in(l, kind, file, name)))
+    return found
+
+
+def anchor(heading: str) -> str:
+    """The fragment GitHub gives a heading: lower case, punctuation dropped, spaces as '-'."""
+    return re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
+
+
+def names_of(hs: list[Hole]) -> str:
+    names = [f"`{h.name}`" for h in hs]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def wrapped(text: str, prefix: str = "> ") -> str:
+    """A blockquote of `text`, wrapped at 99 columns without ever breaking a `code span`."""
+    kept = re.sub(r"`[^`]*`", lambda m: m.group(0).replace(" ", "\0"), text)
+    lines = textwrap.wrap(kept, width=99 - len(prefix), break_long_words=False, break_on_hyphens=False)
+    return "\n".join(prefix + line.replace("\0", " ") for line in lines) + "\n"
+
+
+def hole_note(l: Lesson, hs: list[Hole], solution: str | None) -> str:
+    """What a page says under a block that shows holes as stubs. `solution`: the link to the
+    lesson's SOLUTION.md from where the page is (None: a handout, which has no solution)."""
+    one = len(hs) == 1
+    text = (f"✂ {'Hole' if one else 'Holes'} {names_of(hs)} {'is' if one else 'are'} cut from this "
+            "code, as in your exercise.")
+    if solution:
+        if one:
+            where = f"[SOLUTION.md]({solution}#hole-{hs[0].name})"
+        else:
+            where = "SOLUTION.md (" + ", ".join(f"[`{h.name}`]({solution}#hole-{h.name})" for h in hs) + ")"
+        text += (f" Write {'it' if one else 'them'} yourself first; the reference code is in {where}, "
+                 f"or `make solution LESSON={l.nn} HOLE={hs[0].name if one else 'name'}`.")
+    return wrapped(text)
+
+
+def updated_readme(l: Lesson, solution: str | None = "SOLUTION.md") -> tuple[str, str]:
+    """The lesson text, and the same with its generated blocks regenerated: a block that holds
+    one of the lesson's holes shows it as the exercise has it, with a note saying so and where
+    the reference code is (`solution`: the path to SOLUTION.md from the page, or None)."""
     path = l.path / "README.md"
     old = path.read_text() if path.exists() else ""
-    ex = l.number if exercise else 0
-    new = BLOCK.sub(lambda m: m.group(1) + generated_block(l, m.group(2), m.group(3), m.group(4), ex)
-                    + m.group(6), old)
-    return old, new
+    cut = frozenset(holes(l.number))
+
+    def block(m: re.Match) -> str:
+        kind, file, name = m.group(2), m.group(3), m.group(4)
+        body = generated_block(l, kind, file, name, cut)
+        inside = holes_in(l, kind, file, name) if kind != "output" else []
+        if inside:
+            body += "\n" + hole_note(l, inside, solution)
+        return m.group(1) + body + m.group(6)
+
+    return old, BLOCK.sub(block, old)
+
+
+def filled_in(l: Lesson, h: Hole) -> str:
+    """The function that holds a hole, from the runtime as the lesson's exercise has it, with
+    that one hole filled in: the stub's lines become the reference code."""
+    cut = frozenset(holes(l.number))
+    stub = render_cut(h.file, l.number, cut).split("\n")
+    full = render_cut(h.file, l.number, cut - {h}).split("\n")
+    changed = [(b1, b2) for op, _, _, b1, b2 in
+               difflib.SequenceMatcher(None, stub, full, autojunk=False).get_opcodes() if op != "equal"]
+    first, last = changed[0][0], changed[-1][1]
+
+    def indent(line: str) -> int:
+        return len(line) - len(line.lstrip())
+
+    inner = min(indent(x) for x in full[first:last] if x.strip())
+    start = first - 1
+    while start > 0 and (not full[start].strip() or indent(full[start]) >= inner):
+        start -= 1   # up to the function's first line
+    outer = indent(full[start])
+    while start > 0 and indent(full[start - 1]) >= outer and \
+            full[start - 1].lstrip().startswith(("//", "template", "requires", "[[")):
+        start -= 1   # with its comment, template and requires lines
+    end = last
+    while end < len(full) - 1 and (not full[end].strip() or indent(full[end]) >= inner):
+        end += 1     # down to its closing brace
+    return "\n".join(full[start:end + 1]) + "\n"
+
+
+def solution_sections(l: Lesson) -> dict[str, tuple[Hole, str, str]]:
+    """For each hole of the lesson, in the order the page shows them: the hole, the title of the
+    page's section that shows its stub, and its reference code (the function that holds it)."""
+    text = (l.path / "README.md").read_text() if (l.path / "README.md").exists() else ""
+    blocks = shown_blocks(l, text)
+    sections = {}
+    for h in sorted(holes(l.number), key=lambda h: next(
+            (i for i, b in enumerate(blocks) if h in b.holes), len(blocks))):
+        showing = [b for b in blocks if h in b.holes]
+        if showing:
+            b = next((b for b in showing if b.kind == "code"), showing[0])   # a diff if nothing else
+            sections[h.name] = (h, b.heading, filled_in(l, h))
+    return sections
+
+
+def solution_text(l: Lesson) -> str:
+    sections = solution_sections(l)
+    out = [f"# {l.nn} — the reference code of the holes of lesson {l.nn} ({l.dir[3:]})\n",
+           wrapped(
+               f"**Stop: this file is the solution.** It holds the reference code of every hole of "
+               f"lesson {l.nn}'s exercise. The lesson text ([README.md](README.md)) and its "
+               f"[hints](README.md#hints) take you there without it, and `make check LESSON={l.nn}` "
+               f"tells you when you are done. Come here afterwards, to compare, or when you are stuck "
+               f"for good; `make solution LESSON={l.nn} HOLE=name` shows one hole at a time."),
+           "<!-- Generated by `make readmes` from runtime/ and the lesson's README.md: do not edit. -->\n",
+           "Holes: " + " · ".join(f"[`{name}`](#hole-{name})" for name in sections) + "\n"]
+    for name, (h, heading, code) in sections.items():
+        out.append(f"## hole `{name}`\n\nIn `{h.file.relative_to(RUNTIME)}`; the page shows its stub "
+                   f"in [{heading}](README.md#{anchor(heading)}).\n\n```cpp\n{code}```\n")
+    return "\n".join(out)
+
+
+def normalized(line: str) -> str:
+    """A line of code as the spoiler check compares it: no comment, spaces collapsed, no trailing
+    ';' or '{'."""
+    code = line.strip()
+    if code.startswith("//") or code.startswith("#"):
+        return ""
+    code = " ".join(re.sub(r"\s+//.*$", "", code).split())
+    return code.rstrip(";{ ").strip()
+
+
+def hole_secrets(number: int) -> dict[Hole, list[str]]:
+    """For each hole of a lesson, the lines of its reference code that give it away: those of
+    ten characters or more (normalized) that appear nowhere in the lesson's exercise."""
+    public = {normalized(line) for path, introduced in runtime_files() if introduced <= number
+              for line in render(path, number, number).split("\n")}
+    secrets = {}
+    for h in holes(number):
+        full = render(h.file, number).split("\n")
+        stub = render_cut(h.file, number, frozenset([h])).split("\n")
+        filled = [line for op, _, _, b1, b2 in
+                  difflib.SequenceMatcher(None, stub, full, autojunk=False).get_opcodes()
+                  if op in ("replace", "insert") for line in full[b1:b2]]
+        secrets[h] = [c for c in dict.fromkeys(map(normalized, filled)) if len(c) >= 10 and c not in public]
+    return secrets
+
+
+def page_code(text: str) -> tuple[set[str], list[str]]:
+    """The lines of a page's code blocks (a diff's without its +/-), and its inline code spans."""
+    lines, prose, fence = set(), [], None
+    for line in text.split("\n"):
+        if line.lstrip().startswith("```"):
+            fence = line.lstrip()[3:].strip() if fence is None else None
+        elif fence is None:
+            prose.append(line)
+        else:
+            lines.add(normalized(line[1:] if fence == "diff" and line[:1] in "+- " else line))
+    spans = [normalized(s) for s in re.findall(r"`([^`]+)`", "\n".join(prose))]
+    return lines, [s for s in spans if s]
+
+
+def spoilers(pages: dict[Lesson, str]) -> list[str]:
+    """Pages that show the code of a hole of their lesson or of a later one: a line of its
+    reference code as a line of a code block, or inside an inline code span."""
+    problems = []
+    read = {l: page_code(text) for l, text in pages.items()}
+    for l in lessons():
+        for hole, secret in hole_secrets(l.number).items():
+            for page, (lines, spans) in read.items():
+                if page.number > l.number:
+                    continue
+                shown = [s for s in secret if s in lines or any(s in span for span in spans)]
+                if shown:
+                    problems.append(f"lessons/{page.dir}/README.md shows the code of hole {hole.name} "
+                                    f"(lesson {l.nn}): " + "; ".join(f"`{s}`" for s in shown[:3]) +
+                                    (f" and {len(shown) - 3} more line(s)" if len(shown) > 3 else ""))
+    return problems
 
 
 def readme_problems() -> list[str]:
-    problems = []
+    problems, pages = [], {}
     for l in lessons():
         old, new = updated_readme(l)
         if not old:
             problems.append(f"lessons/{l.dir}/README.md is missing")
-        elif old != new:
+            continue
+        if old != new:
             problems.append(f"lessons/{l.dir}/README.md is stale: run `make readmes`")
-    return problems
+        pages[l] = old
+        shown = {h for b in shown_blocks(l, old) for h in b.holes}
+        for h in holes(l.number):
+            if h not in shown:
+                problems.append(f"lessons/{l.dir}/README.md shows hole {h.name} in no code block: "
+                                "its stub belongs on the page, and its code in SOLUTION.md")
+        solution = l.path / "SOLUTION.md"
+        if not solution.exists() or solution.read_text() != solution_text(l):
+            problems.append(f"lessons/{l.dir}/SOLUTION.md is stale or missing: run `make readmes`")
+    return problems + spoilers(pages)
 
 
 def cmd_readmes(args) -> int:
     if args.check:
         problems = readme_problems()
-        print("\n".join(problems) or "every README is up to date")
+        print("\n".join(problems) or "every README and SOLUTION.md is up to date, and no page "
+                                      "shows a hole's code")
         return 1 if problems else 0
     for l in lessons():
         old, new = updated_readme(l)
         if old != new:
             (l.path / "README.md").write_text(new)
             print(f"updated lessons/{l.dir}/README.md")
+        solution = l.path / "SOLUTION.md"
+        text = solution_text(l)
+        if not solution.exists() or solution.read_text() != text:
+            solution.write_text(text)
+            print(f"updated lessons/{l.dir}/SOLUTION.md")
+    return 0
+
+
+def cmd_solution(args) -> int:
+    """One hole's reference code, after a warning and a question (y/N)."""
+    l = lesson(args.lesson)
+    sections = solution_sections(l)
+    if args.hole not in sections:
+        print(("" if not args.hole else f"lesson {l.nn} has no hole {args.hole}. ") +
+              f"Which hole? make solution LESSON={l.nn} HOLE=name, one of: {', '.join(sections)}")
+        return 2
+    print(f"This shows the reference code of hole {args.hole} of lesson {l.nn}: the answer to that "
+          f"part of the exercise.\nNot there yet? The hints in lessons/{l.dir}/README.md (section "
+          f"Hints) go one step at a time,\nand `make check LESSON={l.nn}` names the failing test.")
+    if not args.yes:
+        try:
+            answer = input(f"Show the reference code of {args.hole}? [y/N] ")
+        except EOFError:   # nobody to answer (stdin is not a terminal): no
+            print()
+            answer = ""
+        if answer.strip().lower() not in ("y", "yes"):
+            print("Not shown.")
+            return 0
+    h, heading, code = sections[args.hole]
+    print(f"\n{h.file.relative_to(RUNTIME)}, hole {h.name} filled in (its stub is in "
+          f"lessons/{l.dir}/README.md, section \"{heading}\"):\n\n{code}", end="")
     return 0
 
 
@@ -498,10 +765,12 @@ def workspace_of(l: Lesson) -> Path:
     return WORKSPACE / l.dir
 
 
-def copy_lesson_files(l: Lesson, dst: Path) -> None:
-    """The lesson's text (showing the code with its holes, as the exercise has it) and example."""
+def copy_lesson_files(l: Lesson, dst: Path, handout: bool = False) -> None:
+    """The lesson's text (showing the code with its holes, as the exercise has it) and example.
+    A workspace's text points at the lesson's SOLUTION.md; a handout has no solution in it."""
     dst.mkdir(parents=True, exist_ok=True)
-    (dst / "README.md").write_text(updated_readme(l, exercise=True)[1])
+    solution = None if handout else os.path.relpath(l.path / "SOLUTION.md", dst)
+    (dst / "README.md").write_text(updated_readme(l, solution)[1])
     for name in ("example.cpp", "example.py"):
         if (l.path / name).exists():
             shutil.copy(l.path / name, dst / name)
@@ -688,7 +957,7 @@ def cmd_handout(args) -> int:
             shutil.copytree(src, dst / "tests" / extra)
         elif src.exists():
             shutil.copy(src, dst / "tests" / extra)
-    copy_lesson_files(l, dst)
+    copy_lesson_files(l, dst, handout=True)
     shutil.copy(ROOT / "tools" / "handout.mk", dst / "Makefile")
     archive = shutil.make_archive(str(dst), "gztar", dst.parent, l.dir)
     print(f"handout for lesson {l.dir}: {dst.relative_to(ROOT)}/ and {Path(archive).relative_to(ROOT)}\n"
@@ -836,6 +1105,10 @@ def main() -> int:
     sub.add_parser("check", help="grade a learner's workspace").add_argument("lesson")
     sub.add_parser("progress", help="the learner's table of lessons passed")
     sub.add_parser("handout", help="a standalone exercise tree for a class").add_argument("lesson")
+    so = sub.add_parser("solution", help="one hole's reference code, after asking (y/N)")
+    so.add_argument("lesson")
+    so.add_argument("hole", nargs="?")
+    so.add_argument("--yes", action="store_true", help="do not ask")
     sub.add_parser("install", help="install headers, library, pkg-config file").add_argument("prefix")
     sub.add_parser("compile-commands", help="compile_commands.json for clangd")
     sub.add_parser("bench", help="benchmarks beside the peers").add_argument("--runs", default="3")
@@ -847,6 +1120,7 @@ def main() -> int:
         return 0
     return {"test": cmd_test, "run": cmd_run, "readmes": cmd_readmes, "exercise": cmd_exercise,
             "check": cmd_check, "progress": cmd_progress, "handout": cmd_handout,
+            "solution": cmd_solution,
             "install": cmd_install, "compile-commands": cmd_compile_commands, "fuzz": cmd_fuzz,
             "bench": cmd_bench}[args.command](args)
 
