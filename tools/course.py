@@ -15,6 +15,10 @@ shown in a lesson's README.md is generated too, between markers:
     <!-- code: aio/run.hpp -->                    a whole file
     <!-- diff: aio/coroutine.hpp -->              what this lesson changed in a file
     <!-- output: example.py -->                   what the lesson's example prints
+    <!-- holes -->                                the note that names the lesson's holes
+
+A block that holds one of the lesson's own holes shows it as the exercise has it (its stub); the
+reference code of every hole is in the lesson's generated SOLUTION.md.
 
 The Makefile calls the subcommands below; `make help` lists the user-facing targets.
 """
@@ -430,7 +434,8 @@ def cmd_run(args) -> int:
 # of a hole of its lesson or of a later one. (A page may show an earlier lesson's holes filled in:
 # the learner of lesson NN has them, complete, in the workspace `make exercise` gives.)
 
-BLOCK = re.compile(r"(<!-- (code|diff|output): ([\w./-]+)(?:#([\w-]+))? -->\n)(.*?)(<!-- end -->)", re.S)
+BLOCK = re.compile(r"(<!-- (code|diff|output|holes)(?:: ([\w./-]+)(?:#([\w-]+))?)? -->\n)(.*?)(<!-- end -->)",
+                   re.S)
 HEADING = re.compile(r"^#{2,4} (.+)$", re.M)
 
 
@@ -516,7 +521,7 @@ def shown_blocks(l: Lesson, text: str) -> list[Shown]:
     found = []
     for m in BLOCK.finditer(text):
         kind, file, name = m.group(2), m.group(3), m.group(4)
-        if kind == "output":
+        if kind not in ("code", "diff"):
             continue
         headings = HEADING.findall(text, 0, m.start())
         heading = headings[-1].strip() if headings else ""
@@ -557,6 +562,24 @@ def hole_note(l: Lesson, hs: list[Hole], solution: str | None) -> str:
     return wrapped(text)
 
 
+def in_page_order(l: Lesson, text: str) -> list[Hole]:
+    """The lesson's holes in the order its page first shows them (those it does not show last)."""
+    blocks = shown_blocks(l, text)
+    return sorted(holes(l.number), key=lambda h: next(
+        (i for i, b in enumerate(blocks) if h in b.holes), len(blocks)))
+
+
+def holes_note(l: Lesson, text: str, solution: str | None) -> str:
+    """The note a page puts at the top of its code (<!-- holes --> ... <!-- end -->)."""
+    text = ("**No spoilers below.** The code on this page is the code of your exercise: where a block "
+            f"holds one of this lesson's holes ({names_of(in_page_order(l, text))}), it shows the stub, with "
+            "a ✂ note under it, and the text around it says what the hole must do and why.")
+    if solution:
+        text += (f" The finished code of every hole is in [SOLUTION.md]({solution}), for when you have "
+                 "written your own.")
+    return wrapped(text)
+
+
 def updated_readme(l: Lesson, solution: str | None = "SOLUTION.md") -> tuple[str, str]:
     """The lesson text, and the same with its generated blocks regenerated: a block that holds
     one of the lesson's holes shows it as the exercise has it, with a note saying so and where
@@ -567,6 +590,10 @@ def updated_readme(l: Lesson, solution: str | None = "SOLUTION.md") -> tuple[str
 
     def block(m: re.Match) -> str:
         kind, file, name = m.group(2), m.group(3), m.group(4)
+        if kind == "holes":
+            return m.group(1) + holes_note(l, old, solution) + m.group(6)
+        if file is None:
+            raise SystemExit(f"lessons/{l.dir}/README.md: <!-- {kind} --> needs a file: <!-- {kind}: FILE -->")
         body = generated_block(l, kind, file, name, cut)
         inside = holes_in(l, kind, file, name) if kind != "output" else []
         if inside:
@@ -609,8 +636,7 @@ def solution_sections(l: Lesson) -> dict[str, tuple[Hole, str, str]]:
     text = (l.path / "README.md").read_text() if (l.path / "README.md").exists() else ""
     blocks = shown_blocks(l, text)
     sections = {}
-    for h in sorted(holes(l.number), key=lambda h: next(
-            (i for i, b in enumerate(blocks) if h in b.holes), len(blocks))):
+    for h in in_page_order(l, text):
         showing = [b for b in blocks if h in b.holes]
         if showing:
             b = next((b for b in showing if b.kind == "code"), showing[0])   # a diff if nothing else
