@@ -729,6 +729,9 @@ def readme_problems() -> list[str]:
         if old != new:
             problems.append(f"lessons/{l.dir}/README.md is stale: run `make readmes`")
         pages[l] = old
+        if holes(l.number) and "<!-- holes -->" not in old:
+            problems.append(f"lessons/{l.dir}/README.md has no <!-- holes --> <!-- end --> note at "
+                            "the top of its code, to say that its blocks show the holes as stubs")
         shown = {h for b in shown_blocks(l, old) for h in b.holes}
         for h in holes(l.number):
             if h not in shown:
