@@ -697,7 +697,7 @@ def page_code(text: str) -> tuple[set[str], list[str]]:
             prose.append(line)
         else:
             lines.add(normalized(line[1:] if fence == "diff" and line[:1] in "+- " else line))
-    spans = [normalized(s) for s in re.findall(r"`([^`]+)`", "\n".join(prose))]
+    spans = [normalized(a or b) for a, b in re.findall(r"``(.+?)``|`([^`]+)`", "\n".join(prose), re.S)]
     return lines, [s for s in spans if s]
 
 
