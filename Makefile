@@ -16,19 +16,22 @@ MATRIX := release:clang++ debug:g++ debug:clang++ sanitize:g++ sanitize:clang++
 
 FUZZ_SECONDS ?= 60
 
-.PHONY: help run test test-matrix bench fuzz exercise check progress handout install readmes \
+.PHONY: help run test test-matrix bench fuzz exercise check watch progress solution handout install readmes \
         compile_commands.json clean deps deps-clang
 
 help:
-	@echo "make run [LESSON=NN]      build and run every lesson's example (one: beside CPython's output)"
+	@echo "make run [LESSON=NN]      build and run every lesson's example (one: beside CPython's output;"
+	@echo "                          your workspace's code if you have one, REFERENCE=1: the reference)"
 	@echo "make test                 build every lesson's snapshot and exercise, run every suite"
 	@echo "make test-matrix          the whole runtime's suites in debug, sanitizer and clang++ builds"
 	@echo "                          (MODE=release|debug|sanitize CXX=g++|clang++ choose one build)"
 	@echo "make bench                spawn, yield, timers, http beside Boost.Asio, asyncio, uvloop (never part of test)"
 	@echo "make fuzz [FUZZ_SECONDS=60]  libFuzzer over lesson 09's HTTP parsers (never part of test)"
 	@echo "make exercise LESSON=NN   your own copy of lesson NN's exercise, in workspace/ (FORCE=1: start over)"
-	@echo "make check LESSON=NN      grade your workspace, with a hint for each failing test"
-	@echo "make progress             which lessons your workspace passes"
+	@echo "make check LESSON=NN      grade your workspace: each hole, each failing test and why (ALL=1, TRACE=test)"
+	@echo "make watch LESSON=NN      the same at every save of your workspace"
+	@echo "make progress             holes done per lesson, from your last checks (FRESH=1: check again)"
+	@echo "make solution LESSON=NN HOLE=name  one hole's reference code (asks first)"
 	@echo "make handout LESSON=NN    a standalone starter tree of lesson NN, for a class"
 	@echo "make install PREFIX=dir   headers, libaio.a and lib/pkgconfig/aio.pc"
 	@echo "make readmes              regenerate the code shown in lessons/*/README.md"
@@ -40,8 +43,10 @@ deps:
 deps-clang:
 	@tools/deps.sh clang
 
+# With LESSON=NN and a workspace for it, your own code runs the example (REFERENCE=1: the
+# lesson's reference code instead).
 run: deps
-	@$(COURSE) run $(LESSON) --mode $(MODE) --cxx $(CXX)
+	@$(COURSE) run $(LESSON) --mode $(MODE) --cxx $(CXX) $(if $(REFERENCE),--reference)
 
 test: deps
 	@$(COURSE) test --mode $(MODE) --cxx $(CXX)
@@ -65,12 +70,27 @@ exercise: deps
 	@test -n "$(LESSON)" || { echo "which lesson? make exercise LESSON=01"; exit 2; }
 	@$(COURSE) exercise $(LESSON) $(FORCE_FLAG)
 
+# ALL=1 lists every failing test; TRACE=text shows the loop's steps in the test whose name has it.
+CHECK_FLAGS = $(if $(ALL),--all) $(if $(TRACE),--trace '$(TRACE)')
+
 check: deps
 	@test -n "$(LESSON)" || { echo "which lesson? make check LESSON=01"; exit 2; }
-	@$(COURSE) check $(LESSON)
+	@$(COURSE) check $(LESSON) $(CHECK_FLAGS)
 
+# make check again at every save (inotifywait from inotify-tools; without it, a poll).
+watch: deps
+	@test -n "$(LESSON)" || { echo "which lesson? make watch LESSON=01"; exit 2; }
+	@tools/deps.sh watch || echo "(make watch will poll for changes instead)"
+	@$(COURSE) watch $(LESSON) $(CHECK_FLAGS)
+
+# From what each check saved (workspace/.progress.json); FRESH=1 checks every workspace again.
 progress: deps
-	@$(COURSE) progress
+	@$(COURSE) progress $(if $(FRESH),--fresh)
+
+# One hole's reference code (lessons/NN-name/SOLUTION.md has them all), after a warning and y/N.
+solution: deps
+	@test -n "$(LESSON)" || { echo "which lesson? make solution LESSON=01 HOLE=name"; exit 2; }
+	@$(COURSE) solution $(LESSON) $(HOLE)
 
 handout: deps
 	@test -n "$(LESSON)" || { echo "which lesson? make handout LESSON=01"; exit 2; }

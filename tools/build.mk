@@ -7,7 +7,7 @@
 # (its exercise), build/src/hole-NN-K (the exercise with only hole K cut), build/src/reference
 # (the whole runtime), or a learner's workspace (ws-NN). For a tree T built in mode M:
 #   build/M-CXX/T/test      doctest binary: T's runtime + the suites of lessons 01..NN
-#   build/M-CXX/T/example   lessons/NN-*/example.cpp built against T
+#   build/M-CXX/T/example   lessons/NN-*/example.cpp built against T (a workspace's own copy)
 # Header dependencies are tracked (-MMD), so only what changed is rebuilt.
 
 MODE ?= release
@@ -50,7 +50,7 @@ $(OUT)/$1/lib.a: $(patsubst $2/aio/%.cpp,$(OUT)/$1/lib/%.o,$(wildcard $2/aio/*.c
 $(OUT)/$1/test: $(patsubst tests/%.cpp,$(OUT)/$1/tests/%.o,$(foreach l,$3,$(wildcard tests/$l/*.cpp))) \
                 $(OUT)/doctest_main.o $(OUT)/$1/lib.a
 	$$(Q)$$(CXX) $$^ $$(LDFLAGS) -o $$@
-$(OUT)/$1/example: lessons/$4/example.cpp $(OUT)/$1/lib.a
+$(OUT)/$1/example: $(or $(wildcard $2/example.cpp),lessons/$4/example.cpp) $(OUT)/$1/lib.a
 	$$(Q)$$(CXX) $$(CXXFLAGS) -I$2 $$< $(OUT)/$1/lib.a $$(LDFLAGS) -o $$@
 $(OUT)/$1/capstone: lessons/$4/capstone.cpp $(OUT)/$1/lib.a
 	$$(Q)$$(CXX) $$(CXXFLAGS) -I$2 $$< $(OUT)/$1/lib.a $$(LDFLAGS) -o $$@
@@ -67,23 +67,25 @@ endif
 
 # The source dir, suites and example of each kind of tree (see the header comment).
 #   snap-NN, ex-NN: suites 01..NN;  hole-NN-K: suite NN;  reference: all;
-#   ws-NN: the learner's workspace/NN-*;  trial-NN: make test's own learner run, build/trial/NN-*
+#   ws-NN: the learner's workspace/NN-*;  trial-NN: make test's own learner run, build/trial/NN-*;
+#   wrong-NN-name: suite NN against a scripted wrong answer (the grader's self-test, tests/course/)
 tree_kind = $(firstword $(subst -, ,$1))
 tree_lesson = $(word 2,$(subst -, ,$1))
 tree_src = $(strip $(or $(if $(filter ws,$(call tree_kind,$1)),workspace/$(call lesson_dir,$(call tree_lesson,$1))),\
                 $(if $(filter trial,$(call tree_kind,$1)),build/trial/$(call lesson_dir,$(call tree_lesson,$1))),\
                 build/src/$1))
-tree_suites = $(if $(filter reference,$1),$(LESSON_DIRS),$(if $(filter hole,$(call tree_kind,$1)),$(call lesson_dir,$(call tree_lesson,$1)),$(call lessons_upto,$(call lesson_dir,$(call tree_lesson,$1)))))
+tree_suites = $(if $(filter reference,$1),$(LESSON_DIRS),$(if $(filter hole wrong,$(call tree_kind,$1)),$(call lesson_dir,$(call tree_lesson,$1)),$(call lessons_upto,$(call lesson_dir,$(call tree_lesson,$1)))))
 tree_example = $(call lesson_dir,$(call tree_lesson,$1))
 
 # Trees are named by the goals asked for: build/M-CXX/<tree>/<what>.
 TREES := $(sort $(foreach g,$(MAKECMDGOALS),$(word 3,$(subst /, ,$g))))
 $(foreach t,$(TREES),$(eval $(call tree_rules,$t,$(call tree_src,$t),$(call tree_suites,$t),$(call tree_example,$t))))
 
-# doctest's own main() is the slowest thing to compile: once per mode and compiler.
+# doctest's own main() is the slowest thing to compile: once per mode and compiler. (Its trace
+# listener sees only aio/detail/loop_observer.hpp, the same in every tree: runtime/'s will do.)
 $(OUT)/doctest_main.o: tests/doctest_main.cpp
 	@mkdir -p $(@D)
-	$(Q)$(CXX) $(CXXFLAGS) -c $< -o $@
+	$(Q)$(CXX) $(CXXFLAGS) -Iruntime -Itests -c $< -o $@
 
 -include $(shell find $(OUT) -name '*.d' 2>/dev/null)
 .DELETE_ON_ERROR:

@@ -15,6 +15,10 @@ shown in a lesson's README.md is generated too, between markers:
     <!-- code: aio/run.hpp -->                    a whole file
     <!-- diff: aio/coroutine.hpp -->              what this lesson changed in a file
     <!-- output: example.py -->                   what the lesson's example prints
+    <!-- holes -->                                the note that names the lesson's holes
+
+A block that holds one of the lesson's own holes shows it as the exercise has it (its stub); the
+reference code of every hole is in the lesson's generated SOLUTION.md.
 
 The Makefile calls the subcommands below; `make help` lists the user-facing targets.
 """
@@ -26,11 +30,14 @@ import re
 import shutil
 import subprocess
 import sys
+import textwrap
 import time
 import xml.etree.ElementTree as ET
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import grader   # tools/grader.py: what make check runs and shows
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNTIME = ROOT / "runtime"
@@ -372,10 +379,19 @@ def cmd_test(args) -> int:
             tally.check(own.failed > 0 and not own.crashed,
                         f"exercise {l.nn} compiles and fails its own suite cleanly "
                         f"({own.failed} failing)", own.output)
+            table = hole_table_problems(l)
+            tally.check(not table, f"the hole table names the lesson's holes and test prefixes",
+                        "\n".join(table))
             for k, hole in enumerate(holes(l.number), start=1):
-                alone = run_binary(b.out / f"hole-{l.nn}-{k}" / "test")
-                tally.check(alone.failed > 0 and not alone.crashed,
-                            f"hole {hole.name} alone fails {alone.failed} test(s)", alone.output)
+                alone = grader.run_tests(b.out / f"hole-{l.nn}-{k}" / "test", cwd=ROOT)
+                failing = [r for r in alone.results if r.status != grader.PASSED]
+                bad = [f"{r.status}: {r.name}: {' '.join(r.details[:1])}" for r in failing
+                       if r.status in (grader.CRASHED, grader.HUNG)] + alone.notes
+                tally.check(failing and not bad, f"hole {hole.name} alone fails {len(failing)} "
+                            "test(s), cleanly", "\n".join(bad))
+                uncovered = [] if table else hole_table_covers(l, hole, alone)
+                tally.check(not uncovered, f"hole {hole.name} alone: each failure is named after "
+                            "it or needs it", "\n".join(uncovered))
             if b.mode == "release" and b.cxx == "g++":   # what `make check` builds with
                 ok, why = learner_loop_check(l, b, build_it=l.number == 1)
                 tally.check(ok, f"make exercise + make check: fails with hints, passes once "
@@ -390,25 +406,34 @@ def cmd_test(args) -> int:
 
 
 def cmd_run(args) -> int:
+    """The lessons' examples, each beside CPython's output. For one lesson with a workspace,
+    the learner's own code runs (unless --reference)."""
     b = Build(args.mode, args.cxx)
     chosen = [lesson(args.lesson)] if args.lesson else lessons()
+    own = args.lesson and not args.reference and workspace_of(chosen[0]).exists()
     generate_trees()
-    if not b.make([b.target(f"snap-{l.nn}", name) for l in chosen for name in binaries(l)], quiet=True):
+    tree = {l.nn: f"ws-{l.nn}" if own else f"snap-{l.nn}" for l in chosen}
+    if not b.make([b.target(tree[l.nn], name) for l in chosen for name in binaries(l)], quiet=True):
+        if own:
+            print(f"Your workspace does not build: make check LESSON={chosen[0].nn} says why "
+                  "(REFERENCE=1 runs the lesson's own code)")
         return 1
     status = 0
     for l in chosen:
+        folder = workspace_of(l) if own else l.path
         for name in programs(l):
-            print(f"==== lesson {l.dir}: lessons/{l.dir}/{name}.cpp", flush=True)
+            print(f"==== lesson {l.dir}: {folder.relative_to(ROOT)}/{name}.cpp" +
+                  (" with your workspace's code (REFERENCE=1: the lesson's)" if own else ""), flush=True)
             with lesson_server(l, b) as server_args:
-                ours = run_binary(b.out / f"snap-{l.nn}" / name, server_args, cwd=l.path)
+                ours = run_binary(b.out / tree[l.nn] / name, server_args, cwd=folder)
                 status |= ours.code != 0
-                if not args.lesson or not (l.path / f"{name}.py").exists():
+                if not args.lesson or not (folder / f"{name}.py").exists():
                     print(ours.output, end="", flush=True)
                     continue
-                theirs = subprocess.run([PYTHON, f"{name}.py", *server_args], cwd=l.path,
+                theirs = subprocess.run([PYTHON, f"{name}.py", *server_args], cwd=folder,
                                         capture_output=True, text=True)
             a, c = ours.output.splitlines(), (theirs.stdout + theirs.stderr).splitlines()
-            left_title = f"aio ({name}.cpp)"
+            left_title = f"{'yours' if own else 'aio'} ({name}.cpp)"
             width = max([len(x) for x in a] + [len(left_title)])
             print(f"{left_title:<{width}} | CPython ({name}.py)")
             print(f"{'-' * width}-+-{'-' * 20}")
@@ -420,8 +445,18 @@ def cmd_run(args) -> int:
 
 
 # ---- generated code in the lesson texts --------------------------------------------------------
+#
+# A lesson's README.md is the first page a learner reads, so it never shows the code of a hole of
+# its own lesson: a generated block that holds one shows it as the exercise has it (the stub), with
+# a note under it. Each hole's reference code is in the lesson's SOLUTION.md (generated too, a
+# warning at its top) and behind `make solution LESSON=NN HOLE=name`, which asks first.
+# readme_problems() checks all three: blocks current, SOLUTION.md current, no page showing the code
+# of a hole of its lesson or of a later one. (A page may show an earlier lesson's holes filled in:
+# the learner of lesson NN has them, complete, in the workspace `make exercise` gives.)
 
-BLOCK = re.compile(r"(<!-- (code|diff|output): ([\w./-]+)(?:#([\w-]+))? -->\n)(.*?)(<!-- end -->)", re.S)
+BLOCK = re.compile(r"(<!-- (code|diff|output|holes)(?:: ([\w./-]+)(?:#([\w-]+))?)? -->\n)(.*?)(<!-- end -->)",
+                   re.S)
+HEADING = re.compile(r"^#{2,4} (.+)$", re.M)
 
 
 def region(text: str, name: str, where: str) -> str:
@@ -434,8 +469,37 @@ def region(text: str, name: str, where: str) -> str:
     return "\n".join(l for l in lines[start + 1:end] if not ANCHOR.match(l)) + "\n"
 
 
-def generated_block(l: Lesson, kind: str, file: str, name: str | None, exercise: int = 0) -> str:
-    """The body of one generated block; `exercise` renders the code as the exercise has it."""
+_rendered: dict[tuple, str] = {}
+
+
+def render_cut(path: Path, number: int, cut: frozenset[Hole] = frozenset(),
+               keep_anchors: bool = False) -> str:
+    """A runtime file as it stands after lesson `number`, with exactly the holes in `cut` (holes
+    of that lesson) cut out, as the exercise has them, and every other hole filled in."""
+    chosen = frozenset(h.index_in_file for h in cut if h.file == path)
+    key = (path, number, chosen, keep_anchors)
+    if key not in _rendered:
+        guard, seen, lines = HOLE_GUARD.format(number), 0, []
+        for line in path.read_text().split("\n"):
+            if line.strip() == guard:
+                if seen not in chosen:
+                    line = HOLE_GUARD.format(999)   # never true: the #else code stays
+                seen += 1
+            lines.append(line)
+        done = subprocess.run(["unifdef", "-x2", f"-DAIO_LESSON={number}", f"-DAIO_EXERCISE={number}"],
+                              input="\n".join(lines), capture_output=True, text=True)
+        if done.returncode != 0:
+            sys.exit(f"unifdef failed on {path}: {done.stderr}")
+        out = done.stdout
+        if not keep_anchors:
+            out = "".join(l for l in out.splitlines(keepends=True) if not ANCHOR.match(l))
+        _rendered[key] = out
+    return _rendered[key]
+
+
+def generated_block(l: Lesson, kind: str, file: str, name: str | None,
+                    cut: frozenset[Hole] = frozenset()) -> str:
+    """The body of one generated block, with the holes in `cut` shown as the exercise has them."""
     if kind == "output":   # what the lesson's example.py prints (example.cpp is tested to match)
         with lesson_server(l) as args:
             done = subprocess.run([PYTHON, file, *args], cwd=l.path, capture_output=True, text=True,
@@ -446,49 +510,301 @@ def generated_block(l: Lesson, kind: str, file: str, name: str | None, exercise:
     if not source.exists():
         raise SystemExit(f"{where}: no file runtime/{file}")
     if kind == "code":
-        text = render(source, l.number, exercise, keep_anchors=True)
-        body = region(text, name, where) if name else render(source, l.number, exercise)
+        text = render_cut(source, l.number, cut, keep_anchors=True)
+        body = region(text, name, where) if name else render_cut(source, l.number, cut)
         return f"```cpp\n{body}```\n"
     before = render(source, l.number - 1).splitlines(True) if l.number > 1 else []
-    after = render(source, l.number, exercise).splitlines(True)
+    after = render_cut(source, l.number, cut).splitlines(True)
     diff = "".join(difflib.unified_diff(before, after, f"{file} (lesson {l.number - 1:02d})",
                                         f"{file} (lesson {l.nn})", n=2))
     return f"```diff\n{diff}```\n"
 
 
-def updated_readme(l: Lesson, exercise: bool = False) -> tuple[str, str]:
-    """The lesson text, and the same with its generated blocks regenerated. With `exercise`,
-    the code is shown as the exercise has it (the copy in a learner's workspace must not show
-    the holes filled in)."""
+@dataclass
+class Shown:
+    """A generated code or diff block of a lesson page, and the lesson's holes it holds."""
+    kind: str
+    file: str
+    name: str | None
+    heading: str          # the title of the page's section it stands in
+    holes: list[Hole]
+
+
+def holes_in(l: Lesson, kind: str, file: str, name: str | None) -> list[Hole]:
+    """The lesson's holes that a code or diff block holds."""
+    full = generated_block(l, kind, file, name)
+    return [h for h in holes(l.number) if h.file == RUNTIME / file
+            and generated_block(l, kind, file, name, frozenset([h])) != full]
+
+
+def shown_blocks(l: Lesson, text: str) -> list[Shown]:
+    found = []
+    for m in BLOCK.finditer(text):
+        kind, file, name = m.group(2), m.group(3), m.group(4)
+        if kind not in ("code", "diff"):
+            continue
+        headings = HEADING.findall(text, 0, m.start())
+        heading = headings[-1].strip() if headings else ""
+        found.append(Shown(kind, file, name, heading, holes_in(l, kind, file, name)))
+    return found
+
+
+def anchor(heading: str) -> str:
+    """The fragment GitHub gives a heading: lower case, punctuation dropped, spaces as '-'."""
+    return re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
+
+
+def names_of(hs: list[Hole]) -> str:
+    names = [f"`{h.name}`" for h in hs]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def wrapped(text: str, prefix: str = "> ") -> str:
+    """A blockquote of `text`, wrapped at 99 columns without ever breaking a `code span`."""
+    kept = re.sub(r"`[^`]*`", lambda m: m.group(0).replace(" ", "\0"), text)
+    lines = textwrap.wrap(kept, width=99 - len(prefix), break_long_words=False, break_on_hyphens=False)
+    return "\n".join(prefix + line.replace("\0", " ") for line in lines) + "\n"
+
+
+def hole_note(l: Lesson, hs: list[Hole], solution: str | None) -> str:
+    """What a page says under a block that shows holes as stubs. `solution`: the link to the
+    lesson's SOLUTION.md from where the page is (None: a handout, which has no solution)."""
+    one = len(hs) == 1
+    text = (f"✂ {'Hole' if one else 'Holes'} {names_of(hs)} {'is' if one else 'are'} cut from this "
+            "code, as in your exercise.")
+    if solution:
+        if one:
+            where = f"[SOLUTION.md]({solution}#hole-{hs[0].name})"
+        else:
+            where = "SOLUTION.md (" + ", ".join(f"[`{h.name}`]({solution}#hole-{h.name})" for h in hs) + ")"
+        text += (f" Write {'it' if one else 'them'} yourself first; the reference code is in {where}, "
+                 f"or `make solution LESSON={l.nn} HOLE={hs[0].name if one else 'name'}`.")
+    return wrapped(text)
+
+
+def in_page_order(l: Lesson, text: str) -> list[Hole]:
+    """The lesson's holes in the order its page first shows them (those it does not show last)."""
+    blocks = shown_blocks(l, text)
+    return sorted(holes(l.number), key=lambda h: next(
+        (i for i, b in enumerate(blocks) if h in b.holes), len(blocks)))
+
+
+def holes_note(l: Lesson, text: str, solution: str | None) -> str:
+    """The note a page puts at the top of its code (<!-- holes --> ... <!-- end -->)."""
+    text = ("**No spoilers below.** The code on this page is the code of your exercise: where a block "
+            f"holds one of this lesson's holes ({names_of(in_page_order(l, text))}), it shows the stub, with "
+            "a ✂ note under it, and the text around it says what the hole must do and why.")
+    if solution:
+        text += (f" The finished code of every hole is in [SOLUTION.md]({solution}), for when you have "
+                 "written your own.")
+    return wrapped(text)
+
+
+def updated_readme(l: Lesson, solution: str | None = "SOLUTION.md") -> tuple[str, str]:
+    """The lesson text, and the same with its generated blocks regenerated: a block that holds
+    one of the lesson's holes shows it as the exercise has it, with a note saying so and where
+    the reference code is (`solution`: the path to SOLUTION.md from the page, or None)."""
     path = l.path / "README.md"
     old = path.read_text() if path.exists() else ""
-    ex = l.number if exercise else 0
-    new = BLOCK.sub(lambda m: m.group(1) + generated_block(l, m.group(2), m.group(3), m.group(4), ex)
-                    + m.group(6), old)
-    return old, new
+    cut = frozenset(holes(l.number))
+
+    def block(m: re.Match) -> str:
+        kind, file, name = m.group(2), m.group(3), m.group(4)
+        if kind == "holes":
+            return m.group(1) + holes_note(l, old, solution) + m.group(6)
+        if file is None:
+            raise SystemExit(f"lessons/{l.dir}/README.md: <!-- {kind} --> needs a file: <!-- {kind}: FILE -->")
+        body = generated_block(l, kind, file, name, cut)
+        inside = holes_in(l, kind, file, name) if kind != "output" else []
+        if inside:
+            body += "\n" + hole_note(l, inside, solution)
+        return m.group(1) + body + m.group(6)
+
+    return old, BLOCK.sub(block, old)
+
+
+def filled_in(l: Lesson, h: Hole) -> str:
+    """The function that holds a hole, from the runtime as the lesson's exercise has it, with
+    that one hole filled in: the stub's lines become the reference code."""
+    cut = frozenset(holes(l.number))
+    stub = render_cut(h.file, l.number, cut).split("\n")
+    full = render_cut(h.file, l.number, cut - {h}).split("\n")
+    changed = [(b1, b2) for op, _, _, b1, b2 in
+               difflib.SequenceMatcher(None, stub, full, autojunk=False).get_opcodes() if op != "equal"]
+    first, last = changed[0][0], changed[-1][1]
+
+    def indent(line: str) -> int:
+        return len(line) - len(line.lstrip())
+
+    inner = min(indent(x) for x in full[first:last] if x.strip())
+    start = first - 1
+    while start > 0 and (not full[start].strip() or indent(full[start]) >= inner):
+        start -= 1   # up to the function's first line
+    outer = indent(full[start])
+    while start > 0 and indent(full[start - 1]) >= outer and \
+            full[start - 1].lstrip().startswith(("//", "template", "requires", "[[")):
+        start -= 1   # with its comment, template and requires lines
+    end = last
+    while end < len(full) - 1 and (not full[end].strip() or indent(full[end]) >= inner):
+        end += 1     # down to its closing brace
+    return "\n".join(full[start:end + 1]) + "\n"
+
+
+def solution_sections(l: Lesson) -> dict[str, tuple[Hole, str, str]]:
+    """For each hole of the lesson, in the order the page shows them: the hole, the title of the
+    page's section that shows its stub, and its reference code (the function that holds it)."""
+    text = (l.path / "README.md").read_text() if (l.path / "README.md").exists() else ""
+    blocks = shown_blocks(l, text)
+    sections = {}
+    for h in in_page_order(l, text):
+        showing = [b for b in blocks if h in b.holes]
+        if showing:
+            b = next((b for b in showing if b.kind == "code"), showing[0])   # a diff if nothing else
+            sections[h.name] = (h, b.heading, filled_in(l, h))
+    return sections
+
+
+def solution_text(l: Lesson) -> str:
+    sections = solution_sections(l)
+    out = [f"# {l.nn} — the reference code of the holes of lesson {l.nn} ({l.dir[3:]})\n",
+           wrapped(
+               f"**Stop: this file is the solution.** It holds the reference code of every hole of "
+               f"lesson {l.nn}'s exercise. The lesson text ([README.md](README.md)) and its "
+               f"[hints](README.md#hints) take you there without it, and `make check LESSON={l.nn}` "
+               f"tells you when you are done. Come here afterwards, to compare, or when you are stuck "
+               f"for good; `make solution LESSON={l.nn} HOLE=name` shows one hole at a time."),
+           "<!-- Generated by `make readmes` from runtime/ and the lesson's README.md: do not edit. -->\n",
+           "Holes: " + " · ".join(f"[`{name}`](#hole-{name})" for name in sections) + "\n"]
+    for name, (h, heading, code) in sections.items():
+        out.append(f"## hole `{name}`\n\nIn `{h.file.relative_to(RUNTIME)}`; the page shows its stub "
+                   f"in [{heading}](README.md#{anchor(heading)}).\n\n```cpp\n{code}```\n")
+    return "\n".join(out)
+
+
+def normalized(line: str) -> str:
+    """A line of code as the spoiler check compares it: no comment, spaces collapsed, no trailing
+    ';' or '{'."""
+    code = line.strip()
+    if code.startswith("//") or code.startswith("#"):
+        return ""
+    code = " ".join(re.sub(r"\s+//.*$", "", code).split())
+    return code.rstrip(";{ ").strip()
+
+
+def hole_secrets(number: int) -> dict[Hole, list[str]]:
+    """For each hole of a lesson, the lines of its reference code that give it away: those of
+    ten characters or more (normalized) that appear nowhere in the lesson's exercise."""
+    public = {normalized(line) for path, introduced in runtime_files() if introduced <= number
+              for line in render(path, number, number).split("\n")}
+    secrets = {}
+    for h in holes(number):
+        full = render(h.file, number).split("\n")
+        stub = render_cut(h.file, number, frozenset([h])).split("\n")
+        filled = [line for op, _, _, b1, b2 in
+                  difflib.SequenceMatcher(None, stub, full, autojunk=False).get_opcodes()
+                  if op in ("replace", "insert") for line in full[b1:b2]]
+        secrets[h] = [c for c in dict.fromkeys(map(normalized, filled)) if len(c) >= 10 and c not in public]
+    return secrets
+
+
+def page_code(text: str) -> tuple[set[str], list[str]]:
+    """The lines of a page's code blocks (a diff's without its +/-), and its inline code spans."""
+    lines, prose, fence = set(), [], None
+    for line in text.split("\n"):
+        if line.lstrip().startswith("```"):
+            fence = line.lstrip()[3:].strip() if fence is None else None
+        elif fence is None:
+            prose.append(line)
+        else:
+            lines.add(normalized(line[1:] if fence == "diff" and line[:1] in "+- " else line))
+    spans = [normalized(a or b) for a, b in re.findall(r"``(.+?)``|`([^`]+)`", "\n".join(prose), re.S)]
+    return lines, [s for s in spans if s]
+
+
+def spoilers(pages: dict[Lesson, str]) -> list[str]:
+    """Pages that show the code of a hole of their lesson or of a later one: a line of its
+    reference code as a line of a code block, or inside an inline code span."""
+    problems = []
+    read = {l: page_code(text) for l, text in pages.items()}
+    for l in lessons():
+        for hole, secret in hole_secrets(l.number).items():
+            for page, (lines, spans) in read.items():
+                if page.number > l.number:
+                    continue
+                shown = [s for s in secret if s in lines or any(s in span for span in spans)]
+                if shown:
+                    problems.append(f"lessons/{page.dir}/README.md shows the code of hole {hole.name} "
+                                    f"(lesson {l.nn}): " + "; ".join(f"`{s}`" for s in shown[:3]) +
+                                    (f" and {len(shown) - 3} more line(s)" if len(shown) > 3 else ""))
+    return problems
 
 
 def readme_problems() -> list[str]:
-    problems = []
+    problems, pages = [], {}
     for l in lessons():
         old, new = updated_readme(l)
         if not old:
             problems.append(f"lessons/{l.dir}/README.md is missing")
-        elif old != new:
+            continue
+        if old != new:
             problems.append(f"lessons/{l.dir}/README.md is stale: run `make readmes`")
-    return problems
+        pages[l] = old
+        if holes(l.number) and "<!-- holes -->" not in old:
+            problems.append(f"lessons/{l.dir}/README.md has no <!-- holes --> <!-- end --> note at "
+                            "the top of its code, to say that its blocks show the holes as stubs")
+        shown = {h for b in shown_blocks(l, old) for h in b.holes}
+        for h in holes(l.number):
+            if h not in shown:
+                problems.append(f"lessons/{l.dir}/README.md shows hole {h.name} in no code block: "
+                                "its stub belongs on the page, and its code in SOLUTION.md")
+        solution = l.path / "SOLUTION.md"
+        if not solution.exists() or solution.read_text() != solution_text(l):
+            problems.append(f"lessons/{l.dir}/SOLUTION.md is stale or missing: run `make readmes`")
+    return problems + spoilers(pages)
 
 
 def cmd_readmes(args) -> int:
     if args.check:
         problems = readme_problems()
-        print("\n".join(problems) or "every README is up to date")
+        print("\n".join(problems) or "every README and SOLUTION.md is up to date, and no page "
+                                      "shows a hole's code")
         return 1 if problems else 0
     for l in lessons():
         old, new = updated_readme(l)
         if old != new:
             (l.path / "README.md").write_text(new)
             print(f"updated lessons/{l.dir}/README.md")
+        solution = l.path / "SOLUTION.md"
+        text = solution_text(l)
+        if not solution.exists() or solution.read_text() != text:
+            solution.write_text(text)
+            print(f"updated lessons/{l.dir}/SOLUTION.md")
+    return 0
+
+
+def cmd_solution(args) -> int:
+    """One hole's reference code, after a warning and a question (y/N)."""
+    l = lesson(args.lesson)
+    sections = solution_sections(l)
+    if args.hole not in sections:
+        print(("" if not args.hole else f"lesson {l.nn} has no hole {args.hole}. ") +
+              f"Which hole? make solution LESSON={l.nn} HOLE=name, one of: {', '.join(sections)}")
+        return 2
+    print(f"This shows the reference code of hole {args.hole} of lesson {l.nn}: the answer to that "
+          f"part of the exercise.\nNot there yet? The hints in lessons/{l.dir}/README.md (section "
+          f"Hints) go one step at a time,\nand `make check LESSON={l.nn}` names the failing test.")
+    if not args.yes:
+        try:
+            answer = input(f"Show the reference code of {args.hole}? [y/N] ")
+        except EOFError:   # nobody to answer (stdin is not a terminal): no
+            print()
+            answer = ""
+        if answer.strip().lower() not in ("y", "yes"):
+            print("Not shown.")
+            return 0
+    h, heading, code = sections[args.hole]
+    print(f"\n{h.file.relative_to(RUNTIME)}, hole {h.name} filled in (its stub is in "
+          f"lessons/{l.dir}/README.md, section \"{heading}\"):\n\n{code}", end="")
     return 0
 
 
@@ -498,10 +814,12 @@ def workspace_of(l: Lesson) -> Path:
     return WORKSPACE / l.dir
 
 
-def copy_lesson_files(l: Lesson, dst: Path) -> None:
-    """The lesson's text (showing the code with its holes, as the exercise has it) and example."""
+def copy_lesson_files(l: Lesson, dst: Path, handout: bool = False) -> None:
+    """The lesson's text (showing the code with its holes, as the exercise has it) and example.
+    A workspace's text points at the lesson's SOLUTION.md; a handout has no solution in it."""
     dst.mkdir(parents=True, exist_ok=True)
-    (dst / "README.md").write_text(updated_readme(l, exercise=True)[1])
+    solution = None if handout else os.path.relpath(l.path / "SOLUTION.md", dst)
+    (dst / "README.md").write_text(updated_readme(l, solution)[1])
     for name in ("example.cpp", "example.py"):
         if (l.path / name).exists():
             shutil.copy(l.path / name, dst / name)
@@ -524,13 +842,18 @@ def learner_loop_check(l: Lesson, b: Build, build_it: bool) -> tuple[bool, str]:
     for path in (SRC / f"ex-{l.nn}").rglob("*"):
         if path.is_file() and (trial / path.relative_to(SRC / f"ex-{l.nn}")).read_text() != path.read_text():
             return False, f"the workspace's {path.name} differs from the exercise's"
-    unsolved = grade(l, "trial") if build_it else grade_binary(l, b.out / f"ex-{l.nn}" / "test")
-    text = "\n".join(unsolved[2])
-    if unsolved[1] == 0 or "hint: " not in text:
-        return False, "the unsolved exercise did not fail with a hint:\n" + text
-    solved = grade_binary(l, b.out / f"snap-{l.nn}" / "test")
-    if solved[1]:
-        return False, "the exercise filled with the reference code still fails:\n" + "\n".join(solved[2])
+    unsolved = grade(l, "trial") if build_it else \
+        grade_binary(l, b.out / f"ex-{l.nn}" / "test", trial)
+    if isinstance(unsolved, list):
+        return False, "the exercise does not compile as a workspace:\n" + "\n".join(unsolved)
+    lines, shown = grader.report(unsolved, grader.Style(False))
+    screen = "\n".join(lines + grader.summary(unsolved, shown, grader.Style(False), False))
+    if unsolved.done() or any(s.status != "to do" for s in unsolved.holes) or "Next: " not in screen:
+        return False, "the unsolved exercise did not show every hole to do, and the next one:\n" + screen
+    solved = grade_binary(l, b.out / f"snap-{l.nn}" / "test", SRC / f"snap-{l.nn}")
+    if not solved.done() or any(s.status != "done" for s in solved.holes):
+        return False, "the exercise filled with the reference code still fails:\n" + \
+            "\n".join(grader.report(solved, grader.Style(False))[0])
     return True, ""
 
 
@@ -548,95 +871,238 @@ def cmd_exercise(args) -> int:
         print(f"kept your previous attempt in {backup.relative_to(ROOT)}")
     make_workspace(dst, l)
     print(f"Your workspace for lesson {l.dir} is {dst.relative_to(ROOT)}/\n")
-    print("Fill these holes (each stub fails its tests until you do):")
-    for hole in holes(l.number):
-        print(f"  - {hole.name:24} aio/{hole.file.relative_to(RUNTIME / 'aio')}")
-    print(f"\nThen: make check LESSON={l.nn}   (the lesson text is {dst.relative_to(ROOT)}/README.md)")
+    print("Fill these holes, in this order (each stub fails its tests until you do):")
+    where = stubs(l)
+    for name in hole_table(l).order:
+        print(f"  - {name:24} {where[name].path}:{where[name].line}")
+    print(f"\nThen: make check LESSON={l.nn}, or make watch LESSON={l.nn} to check at every save "
+          f"(the lesson text is {dst.relative_to(ROOT)}/README.md)")
     return 0
 
 
+# ---- the hole table: what the tests of each hole need ------------------------------------------
+#
+# A lesson's test file opens with its holes, in the order to fill them, and what the tests named
+# after each hole (or after a topic that is not a hole) need besides it:
+#
+#     // Holes: start_task, finish_task, on_task_done, cancel_task, child_done.
+#     //   start_task needs finish_task, on_task_done.
+#     //   aclose needs yield_value, next.
+#     //   frame_cache, read_until need no hole.
+#
+# `make check` reads it to show a test as blocked while what it needs does not work; `make test`
+# checks that it names exactly the lesson's holes and every test's prefix, and that whatever
+# fails when one hole alone is cut is named after that hole or declares that it needs it.
+
+TABLE_HOLES = re.compile(r"^// Holes: (\w+(?:, \w+)*)\.$", re.M)
+TABLE_NEEDS = re.compile(r"^//\s+(\w+) needs (\w+(?:, \w+)*)\.$", re.M)
+TABLE_NO_NEEDS = re.compile(r"^//\s+(\w+(?:, \w+)*) needs? no hole\.$", re.M)
+TEST_NAME = re.compile(r'^TEST_CASE\("([^"]*)"', re.M)
+
+
 @dataclass
-class Failure:
-    test: str
-    file: str
-    messages: list[str]
+class HoleTable:
+    file: Path                      # the test file that holds it
+    order: list[str]                # the holes, in the order to fill them
+    needs: dict[str, list[str]]     # hole or topic -> what its tests need besides it
+    topics: set[str]                # every test-name prefix of the lesson's suite
 
 
-def failures_from_xml(xml: str) -> list[Failure] | None:
-    start = xml.find("<doctest")
-    if start < 0:
-        return None
-    try:
-        root = ET.fromstring(xml[start:])
-    except ET.ParseError:
-        return None
-    found = []
-    for case in root.iter("TestCase"):
-        results = case.find("OverallResultsAsserts")
-        if results is None or results.get("test_case_success") == "true":
+def hole_table(l: Lesson) -> HoleTable:
+    found, topics = [], set()
+    for path in sorted((ROOT / "tests" / l.dir).glob("*.cpp")):
+        text = path.read_text()
+        topics |= {name.split(":", 1)[0] for name in TEST_NAME.findall(text) if ":" in name}
+        header = text.split("\n#", 1)[0]   # the comment before the first #include
+        if m := TABLE_HOLES.search(header):
+            needs = {n: [x.strip() for x in deps.split(",")] for n, deps in TABLE_NEEDS.findall(header)}
+            for names in TABLE_NO_NEEDS.findall(header):
+                needs |= {n.strip(): [] for n in names.split(",")}
+            found.append(HoleTable(path, [x.strip() for x in m.group(1).split(",")], needs, set()))
+    if len(found) != 1:
+        sys.exit(f"tests/{l.dir}/: exactly one test file must open with '// Holes: a, b.' "
+                 f"(found {len(found)})")
+    found[0].topics = topics
+    return found[0]
+
+
+def hole_table_problems(l: Lesson) -> list[str]:
+    """What is wrong with a lesson's hole table, statically (make test)."""
+    t, names = hole_table(l), [h.name for h in holes(l.number)]
+    where = t.file.relative_to(ROOT)
+    problems = []
+    if sorted(t.order) != sorted(names):
+        problems.append(f"{where}: '// Holes:' lists {', '.join(t.order)}; the lesson's holes are "
+                        f"{', '.join(names)}")
+    for name, deps in t.needs.items():
+        if name not in t.topics and name not in names:
+            problems.append(f"{where}: '{name} needs ...': no hole and no test is named '{name}'")
+        problems += [f"{where}: '{name} needs {d}': {d} is not a hole of lesson {l.nn}"
+                     for d in deps if d not in names]
+    for topic in sorted(t.topics - set(names) - set(t.needs)):
+        problems.append(f"{where}: tests named '{topic}: ...' name no hole: declare what they "
+                        f"need ('//   {topic} needs a, b.')")
+    return problems
+
+
+def hole_table_covers(l: Lesson, hole: Hole, run: "grader.Run") -> list[str]:
+    """With only `hole` cut, every failing test must be named after it, name it in its message,
+    or need it (make test): otherwise `make check` would file that failure under a hole that
+    may well be right."""
+    info = lesson_info(l, None)
+    names = {h.name for h in holes(l.number)}
+    problems = []
+    for r in run.results:
+        if r.status == grader.PASSED or r.topic == hole.name:
             continue
-        messages = []
-        for e in case.iter():
-            if e.tag == "Exception":
-                messages.append("threw: " + (e.text or "").strip())
-            elif e.tag == "Expression" and e.get("success") == "false":
-                original = (e.findtext("Original") or "").strip()
-                expanded = (e.findtext("Expanded") or "").strip()
-                exc = (e.findtext("Exception") or "").strip()
-                info = (e.findtext("Info") or "").strip()
-                messages.append((f"{info}: " if info else "") + f"line {e.get('line')}: {original}" +
-                                (f"  (was {expanded})" if expanded and expanded != original else "") +
-                                (f"  threw: {exc}" if exc else ""))
-        found.append(Failure(case.get("name", "?"), case.get("filename", "?"), messages))
+        if grader.named_hole(r, names, l.nn) == hole.name or hole.name in info.needs_of(r.topic):
+            continue
+        problems.append(f"'{r.name}' fails with only {hole.name} cut, but '{r.topic}' does not "
+                        f"declare 'needs {hole.name}' in {hole_table(l).file.relative_to(ROOT)}")
+    return problems
+
+
+# ---- where a hole's stub is, and whether it is still there -------------------------------------
+
+@dataclass
+class Stub:
+    path: Path                      # relative to the tree: aio/task.cpp
+    line: int                       # of the stub's first line in the exercise (1-based)
+    lines: list[str]                # the stub with a line of context on each side
+
+
+def stubs(l: Lesson) -> dict[str, Stub]:
+    """Each hole's stub as the exercise has it: what `make exercise` put in the workspace."""
+    cut = frozenset(holes(l.number))
+    found = {}
+    for h in cut:
+        stub = render_cut(h.file, l.number, cut).split("\n")
+        full = render_cut(h.file, l.number, cut - {h}).split("\n")
+        changed = [(a1, a2) for op, a1, a2, _, _ in
+                   difflib.SequenceMatcher(None, stub, full, autojunk=False).get_opcodes() if op != "equal"]
+        first, last = changed[0][0], changed[-1][1]
+        found[h.name] = Stub(h.file.relative_to(RUNTIME), first + 1,
+                             stub[max(first - 1, 0):last + 1])
     return found
 
 
-def grade(l: Lesson, kind: str = "ws") -> tuple[int, int, list[str]]:
-    """Builds and runs suites 01..NN against the learner's workspace (kind "ws"), or against
-    make test's own trial workspace (kind "trial", in build/trial). Returns (passed, failed, report)."""
+def stub_state(tree: Path, stub: Stub) -> tuple[bool, int]:
+    """Is the stub untouched in this tree, and on which line is (or was) it?"""
+    try:
+        lines = (tree / stub.path).read_text().split("\n")
+    except FileNotFoundError:
+        return False, stub.line
+    n = len(stub.lines)
+    for i in range(len(lines) - n + 1):
+        if lines[i:i + n] == stub.lines:
+            return True, i + 2
+    before = stub.lines[0]
+    near = [i for i, line in enumerate(lines) if line == before and before.strip()]
+    closest = min(near, key=lambda i: abs(i + 2 - stub.line), default=None)
+    return False, stub.line if closest is None else closest + 2
+
+
+def lesson_info(l: Lesson, tree: Path | None) -> "grader.LessonInfo":
+    """What the grader needs to know of a lesson, and of the tree it grades (None: no stub
+    anywhere, as in the snapshot)."""
+    table = hole_table(l)
+    by_name = {h.name: h for h in holes(l.number)}
+    where = stubs(l)
+    shown = workspace_of(l) if tree is None else tree
+    infos = []
+    for name in table.order:
+        in_place, line = stub_state(tree, where[name]) if tree else (False, where[name].line)
+        infos.append(grader.Hole(name, f"{os.path.relpath(shown / where[name].path, ROOT)}:{line}",
+                                 by_name[name].hint, table.needs.get(name, []), in_place))
+    topics = {t: d for t, d in table.needs.items() if t not in by_name}
+    return grader.LessonInfo(l.nn, l.dir, infos, topics)
+
+
+# ---- checking a workspace: check, watch, progress ---------------------------------------------
+
+def build_tree(l: Lesson, kind: str) -> tuple[bool, list[str]]:
+    """Builds the test binary of a tree (ws: the learner's workspace); on failure, the first
+    compiler errors."""
     b = Build()
     built = subprocess.run(["make", "--no-print-directory", "-f", "tools/build.mk",
                             f"-j{os.cpu_count() or 2}", f"MODE={b.mode}", f"CXX={b.cxx}",
                             b.target(f"{kind}-{l.nn}", "test")], cwd=ROOT, capture_output=True,
                            text=True)
-    if built.returncode != 0:
-        errors = [x for x in built.stderr.split("\n") if "error" in x][:15]
-        return 0, 1, ["Your code does not compile yet. The first errors:", *errors,
-                      f"(full output: make check LESSON={l.nn} VERBOSE=1)" if errors else built.stderr]
-    return grade_binary(l, b.out / f"{kind}-{l.nn}" / "test")
+    if built.returncode == 0:
+        return True, []
+    errors = [x for x in built.stderr.split("\n") if "error" in x][:15]
+    if os.environ.get("VERBOSE"):
+        return False, built.stderr.split("\n")
+    return False, ["Your code does not compile yet. The first errors:", *errors,
+                   f"(all of them: make check LESSON={l.nn} VERBOSE=1)" if errors else built.stderr]
 
 
-def grade_binary(l: Lesson, binary: Path) -> tuple[int, int, list[str]]:
-    """Runs a test binary of suites 01..NN and groups its failures by hole, with hints."""
-    outcome = run_binary(binary, ["--reporters=xml", "--no-version"])
-    failures = failures_from_xml(outcome.stdout)
-    report = []
-    by_name = {h.name: h for h in holes(l.number)}
-    if failures is None or outcome.code is None:
-        why = "hung (timed out): a lost wake-up?" if outcome.code is None else f"crashed (exit {outcome.code})"
-        return 0, 1, [f"The tests {why}. Last output:", *outcome.output.split("\n")[-25:]]
-    total = len(re.findall(r"<TestCase (?![^>]*skipped=\"true\")", outcome.stdout))
-    # Group the failures by hole: the hole a stub names in its not_implemented message if one
-    # was thrown, otherwise the hole the test's name starts with.
-    groups: dict[str, list[Failure]] = {}
-    for f in failures:
-        named = [m.group(2) for msg in f.messages if (m := HOLE_TEXT.search(msg))]
-        key = named[0] if named else f.test.split(":", 1)[0]
-        groups.setdefault(key if key in by_name else "", []).append(f)
-    for key, group in sorted(groups.items(), key=lambda kv: (kv[0] == "", kv[0])):
-        hole = by_name.get(key)
-        if hole:
-            report.append(f"✗ hole {hole.name} (aio/{hole.file.name}): {len(group)} failing test(s)")
-            report.append(f"    hint: {hole.hint}")
-        else:
-            report.append(f"✗ {len(group)} other failing test(s)")
-        for f in group[:4]:
-            report.append(f"    - {f.test}   [tests/{Path(f.file).parent.name}]")
-        first = group[0]
-        for m in list(dict.fromkeys(first.messages))[:2]:
-            report.append(f"        {m}")
-        report.append("")
-    return total - len(failures), len(failures), report
+def grade(l: Lesson, kind: str = "ws", tree: Path | None = None) -> "grader.Grade | list[str]":
+    """Builds and runs suites 01..NN against the learner's workspace (kind "ws"), or against
+    make test's own trial workspace (kind "trial", in build/trial): the grade, or the compiler's
+    errors."""
+    ok, errors = build_tree(l, kind)
+    if not ok:
+        return errors
+    tree = tree or (workspace_of(l) if kind == "ws" else ROOT / "build" / "trial" / l.dir)
+    return grade_binary(l, Build().out / f"{kind}-{l.nn}" / "test", tree)
+
+
+def grade_binary(l: Lesson, binary: Path, tree: Path | None) -> "grader.Grade":
+    return grader.grade(lesson_info(l, tree), grader.run_tests(binary, cwd=ROOT))
+
+
+PROGRESS = WORKSPACE / ".progress.json"
+
+
+def saved_progress() -> dict:
+    try:
+        return json.loads(PROGRESS.read_text())
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
+def save_progress(l: Lesson, result: "grader.Grade | list[str]") -> None:
+    """What the last check of a lesson found, for `make progress` (workspace/.progress.json)."""
+    state = saved_progress()
+    entry = {"checked": time.time()}
+    if isinstance(result, list):
+        entry.update(compiles=False)
+    else:
+        entry.update(compiles=True, passed=result.passed, total=result.total,
+                     holes={s.hole.name: s.status for s in result.holes})
+    state[l.nn] = entry
+    PROGRESS.parent.mkdir(exist_ok=True)
+    PROGRESS.write_text(json.dumps(state, indent=1, sort_keys=True) + "\n")
+
+
+def check_screen(l: Lesson, style: "grader.Style", show_all: bool,
+                 trace: str | None = None) -> tuple[bool, list[str]]:
+    """One check of the workspace: whether it passes, and the screen that says so. The loop's
+    steps are shown for one test: the first ordering failure or hang, or the one named by
+    `trace` (part of its name)."""
+    result = grade(l)
+    save_progress(l, result)
+    if isinstance(result, list):
+        return False, result
+    traces = {}
+    if chosen := grader.traced_test(result, trace):
+        binary = Build().out / f"ws-{l.nn}" / "test"
+        records = grader.trace_records(binary, chosen, result.run.results, ROOT)
+        steps = grader.trace_text(records, binary, ROOT)
+        traces[chosen.name] = [f"The loop, step by step, in this test (TRACE=... for another):",
+                               *steps] if steps else ["(no loop step ran in this test)"]
+    lines, shown = grader.report(result, style, show_all, traces)
+    if trace and chosen and chosen.status == grader.PASSED:
+        lines += [f"The loop, step by step, in \"{chosen.name}\" (it passes):",
+                  *traces[chosen.name][1:], ""]
+    elif trace and not chosen:
+        lines += [f"(no test's name contains \"{trace}\": nothing to trace)", ""]
+    lines += grader.summary(result, shown, style, show_all)
+    if result.done():
+        nxt = [x for x in lessons() if x.number == l.number + 1]
+        lines[-1] += f" Next: make exercise LESSON={nxt[0].nn}" if nxt else " That was the last lesson!"
+    return result.done(), lines
 
 
 def cmd_check(args) -> int:
@@ -646,28 +1112,109 @@ def cmd_check(args) -> int:
         return 1
     print(f"Checking {workspace_of(l).relative_to(ROOT)} with the suites of lessons 01..{l.nn} ...",
           flush=True)
-    passed, failed, report = grade(l)
-    print("\n".join(report))
-    if failed == 0:
-        nxt = [x for x in lessons() if x.number == l.number + 1]
-        print(f"\n✓ lesson {l.nn}: all {passed} tests pass." +
-              (f" Next: make exercise LESSON={nxt[0].nn}" if nxt else " That was the last lesson!"))
+    ok, lines = check_screen(l, grader.Style(sys.stdout.isatty()), args.all, args.trace)
+    print("\n".join(lines))
+    return 0 if ok else 1
+
+
+def changes(folder: Path, timeout_s: float | None = None) -> bool:
+    """Waits until a file under `folder` is saved (inotifywait if installed, else a poll of the
+    files' times twice a second); False when the timeout passed first."""
+    if shutil.which("inotifywait"):
+        cmd = ["inotifywait", "-qq", "-r", "-e", "close_write,moved_to,create,delete",
+               "--exclude", r"(\.swp|~|\.#.*)$", str(folder)]
+        if timeout_s:
+            cmd[1:1] = ["-t", str(int(timeout_s))]
+        code = subprocess.run(cmd).returncode
+        if code == 2:
+            return False
+        time.sleep(0.1)   # an editor's save is several writes: let them land
+        return True
+
+    def stamp() -> list[tuple[str, float]]:
+        return sorted((str(p), p.stat().st_mtime) for p in folder.rglob("*") if p.is_file())
+
+    before, waited = stamp(), 0.0
+    while timeout_s is None or waited < timeout_s:
+        time.sleep(0.5)
+        waited += 0.5
+        if stamp() != before:
+            return True
+    return False
+
+
+def cmd_watch(args) -> int:
+    l = lesson(args.lesson)
+    ws = workspace_of(l)
+    if not ws.exists():
+        print(f"No workspace for lesson {l.nn} yet: make exercise LESSON={l.nn}")
+        return 1
+    tty = sys.stdout.isatty()
+    style = grader.Style(tty)
+    how = "inotifywait" if shutil.which("inotifywait") else "a poll twice a second"
+    try:
+        while True:
+            if tty:
+                print("\033[2J\033[H", end="")   # a fresh screen for each check
+            print(style.dim(f"{time.strftime('%H:%M:%S')}  checking {ws.relative_to(ROOT)} ..."),
+                  flush=True)
+            ok, lines = check_screen(l, style, args.all, args.trace)
+            print("\n".join(lines))
+            print(style.dim(f"\nWatching {ws.relative_to(ROOT)} ({how}): save a file to check "
+                            "again. Ctrl-C stops."), flush=True)
+            changes(ws)
+    except KeyboardInterrupt:
+        print()
         return 0
-    print(f"\nlesson {l.nn}: {passed} passed, {failed} failing. The hints in "
-          f"{workspace_of(l).relative_to(ROOT)}/README.md go further.")
-    return 1
 
 
 def cmd_progress(args) -> int:
-    print(f"{'lesson':24} status")
+    """Per lesson: holes done and tests passing, as the last check found them (FRESH=1: check
+    every workspace again now)."""
+    state = saved_progress()
+    print(f"{'lesson':22} {'holes done':12} {'tests':10} last check")
     for l in lessons():
-        if not workspace_of(l).exists():
-            status = "not started"
-        else:
-            passed, failed, _ = grade(l)
-            status = f"✓ passed ({passed} tests)" if failed == 0 else f"✗ {failed} failing, {passed} passing"
-        print(f"{l.dir:24} {status}", flush=True)
+        ws = workspace_of(l)
+        if not ws.exists():
+            print(f"{l.dir:22} {'-':12} {'-':10} not started (make exercise LESSON={l.nn})")
+            continue
+        if args.fresh:
+            save_progress(l, grade(l))
+            state = saved_progress()
+        entry = state.get(l.nn)
+        if entry is None:
+            print(f"{l.dir:22} {'?':12} {'?':10} never checked (make check LESSON={l.nn})")
+            continue
+        edited = max((p.stat().st_mtime for p in ws.rglob("*") if p.is_file()), default=0)
+        when = ago(time.time() - entry["checked"])
+        if edited > entry["checked"]:
+            when += ", edited since"
+        if not entry.get("compiles"):
+            print(f"{l.dir:22} {'?':12} {'?':10} {when}: did not compile")
+            continue
+        states = list(entry["holes"].values())
+        done = sum(s == "done" for s in states)
+        mark = "✓" if entry["passed"] == entry["total"] else " "
+        holes_done, tests = f"{done}/{len(states)}", f"{entry['passed']}/{entry['total']}"
+        print(f"{l.dir:22} {holes_done:12} {tests:10} {when} {mark}".rstrip())
     return 0
+
+
+def ago(seconds: float) -> str:
+    for unit, size in (("day", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            n = int(seconds // size)
+            return f"{n} {unit}{'s' if unit == 'day' and n > 1 else ''} ago"
+    return "just now"
+
+
+def cmd_self_test(args) -> int:
+    """The grader's own tests, in tests/course/: how it reads doctest's reports and files the
+    failures, and scripted wrong answers to lesson 04, each of which `make check` must show by
+    test name and detail (a grader that hides a failure is worse than none)."""
+    done = subprocess.run([sys.executable, "-m", "unittest", "discover", "-s", "tests/course",
+                           "-t", "tests/course", *(["-v"] if args.verbose else [])], cwd=ROOT)
+    return done.returncode
 
 
 # ---- teachers, installers, editors --------------------------------------------------------------
@@ -688,7 +1235,7 @@ def cmd_handout(args) -> int:
             shutil.copytree(src, dst / "tests" / extra)
         elif src.exists():
             shutil.copy(src, dst / "tests" / extra)
-    copy_lesson_files(l, dst)
+    copy_lesson_files(l, dst, handout=True)
     shutil.copy(ROOT / "tools" / "handout.mk", dst / "Makefile")
     archive = shutil.make_archive(str(dst), "gztar", dst.parent, l.dir)
     print(f"handout for lesson {l.dir}: {dst.relative_to(ROOT)}/ and {Path(archive).relative_to(ROOT)}\n"
@@ -825,6 +1372,7 @@ def main() -> int:
     t.add_argument("--reference-only", action="store_true", help="only the whole runtime's suites")
     r = sub.add_parser("run", help="build and run the examples")
     r.add_argument("lesson", nargs="?")
+    r.add_argument("--reference", action="store_true", help="the lesson's code, not your workspace's")
     for x in (t, r):
         x.add_argument("--mode", default="release", choices=["release", "debug", "sanitize"])
         x.add_argument("--cxx", default="g++")
@@ -833,9 +1381,21 @@ def main() -> int:
     e = sub.add_parser("exercise", help="create a learner's workspace")
     e.add_argument("lesson")
     e.add_argument("--force", action="store_true")
-    sub.add_parser("check", help="grade a learner's workspace").add_argument("lesson")
-    sub.add_parser("progress", help="the learner's table of lessons passed")
+    for name, what in (("check", "grade a learner's workspace"),
+                       ("watch", "grade a learner's workspace at every save")):
+        c = sub.add_parser(name, help=what)
+        c.add_argument("lesson")
+        c.add_argument("--all", action="store_true", help="list every failing test")
+        c.add_argument("--trace", help="show the loop's steps in the test whose name has this")
+    sub.add_parser("progress", help="the learner's table of holes done, from the last checks").add_argument(
+        "--fresh", action="store_true", help="check every workspace again first")
+    sub.add_parser("self-test", help="the grader's own tests (tests/course/)").add_argument(
+        "--verbose", action="store_true")
     sub.add_parser("handout", help="a standalone exercise tree for a class").add_argument("lesson")
+    so = sub.add_parser("solution", help="one hole's reference code, after asking (y/N)")
+    so.add_argument("lesson")
+    so.add_argument("hole", nargs="?")
+    so.add_argument("--yes", action="store_true", help="do not ask")
     sub.add_parser("install", help="install headers, library, pkg-config file").add_argument("prefix")
     sub.add_parser("compile-commands", help="compile_commands.json for clangd")
     sub.add_parser("bench", help="benchmarks beside the peers").add_argument("--runs", default="3")
@@ -846,7 +1406,9 @@ def main() -> int:
         generate_trees()
         return 0
     return {"test": cmd_test, "run": cmd_run, "readmes": cmd_readmes, "exercise": cmd_exercise,
-            "check": cmd_check, "progress": cmd_progress, "handout": cmd_handout,
+            "check": cmd_check, "watch": cmd_watch, "progress": cmd_progress,
+            "self-test": cmd_self_test, "handout": cmd_handout,
+            "solution": cmd_solution,
             "install": cmd_install, "compile-commands": cmd_compile_commands, "fuzz": cmd_fuzz,
             "bench": cmd_bench}[args.command](args)
 

@@ -1,5 +1,5 @@
 #!/bin/sh
-# tools/deps.sh [clang|peers] — makes sure the tools the course needs are installed.
+# tools/deps.sh [clang|peers|watch] — makes sure the tools the course needs are installed.
 #
 # Everything comes from Debian packages, by name. As root with apt-get, missing packages are
 # installed; otherwise this stops with one line saying what to install.
@@ -19,6 +19,9 @@ need pkg-config  command -v pkg-config
 need python3-aiohttp /usr/bin/python3 -c "import aiohttp"
 need nginx-light     test -x /usr/sbin/nginx
 need curl            command -v curl
+if [ "${1:-}" = watch ]; then   # make watch: inotifywait (without it, make watch polls)
+    need inotify-tools command -v inotifywait
+fi
 if [ "${1:-}" = clang ]; then
     need clang   command -v clang++
 fi

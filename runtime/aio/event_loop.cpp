@@ -1,5 +1,6 @@
 // aio/event_loop.cpp — lesson 01: the event loop (see event_loop.hpp for the design).
 #include "aio/event_loop.hpp"
+#include "aio/detail/loop_observer.hpp"
 #include "aio/not_implemented.hpp"
 
 #include <fcntl.h>
@@ -87,6 +88,7 @@ event_loop::~event_loop() {
 }
 
 void event_loop::run(ready_item& item) {
+    detail::observed_item observe(*this, item, now_running_, ready_);   // make check's trace, if on
 #if AIO_LESSON >= 3
     if (item.coroutine) {
         item.coroutine.resume();

@@ -1,8 +1,16 @@
 // Lesson 01 — the event loop: ready queue, timers, fd readiness, virtual clock.
 //
-// Test names start with the part of the loop they pin; when it is an exercise hole's name
-// (call_soon, call_at, move_due_timers_to_ready, run_ready, update_epoll), `make check` shows
-// that hole's hint when the test fails.
+// Holes: call_soon, run_ready, call_at, move_due_timers_to_ready, update_epoll.
+// Test names start with the hole they pin, or a topic. What the tests of each need besides
+// it (`make check` shows a test waiting for a hole that does not work rather than failing;
+// `make test` checks this table against the exercise):
+//   call_soon needs run_ready.
+//   run_ready needs call_soon, call_at, move_due_timers_to_ready.
+//   call_at needs run_ready, move_due_timers_to_ready.
+//   move_due_timers_to_ready needs call_soon, call_at, run_ready.
+//   update_epoll needs call_soon, run_ready.
+//   call_later needs call_at.
+//   event_loop needs call_soon, run_ready, call_at, move_due_timers_to_ready, update_epoll.
 #include <aio/event_loop.hpp>
 #include <doctest/doctest.h>
 

@@ -1,7 +1,13 @@
 // Lesson 02 — the promise type: a lazy coroutine driven by hand, its result, its frame.
 //
-// Holes: return_value, unhandled_exception, result, destroy. Every test also checks that no
-// frame and no object held by a frame is left alive at its end.
+// Holes: destroy, result, unhandled_exception, return_value.
+// Test names start with the hole they pin, or a topic. What the tests of each need besides
+// it (`make check` shows a test waiting for a hole that does not work rather than failing;
+// `make test` checks this table against the exercise):
+//   result needs return_value, unhandled_exception, destroy.
+//   unhandled_exception needs result, destroy.
+//   return_value needs result, destroy.
+// Every test also checks that no frame and no object held by a frame is left alive at its end.
 #include <aio/coroutine.hpp>
 #include <doctest/doctest.h>
 

@@ -1,11 +1,20 @@
 // Lesson 03 — await and aio::run: continuations, exceptions to the awaiter, a flat stack.
 //
-// Holes: await_suspend, await_resume, final_awaiter, run.
+// Holes: run, await_suspend, final_awaiter, await_resume.
+// Test names start with the hole they pin, or a topic. What the tests of each need besides
+// it (`make check` shows a test waiting for a hole that does not work rather than failing;
+// `make test` checks this table against the exercise):
+//   run needs await_suspend, final_awaiter, await_resume.
+//   await_suspend needs run, final_awaiter, await_resume.
+//   final_awaiter needs run, await_suspend, await_resume.
+//   await_resume needs run, await_suspend, final_awaiter.
 #include <aio/aio.hpp>
 #include <doctest/doctest.h>
 
 #include "support/counted.hpp"
 #include "support/no_leaks.hpp"
+#include "support/printing.hpp"
+#include "support/trace.hpp"
 
 #include <chrono>
 #include <memory>
@@ -16,6 +25,8 @@
 using namespace std::chrono_literals;
 
 namespace {
+
+using log_t = aio_test::log_t;   // a vector of strings that also goes into make check's trace
 
 // A test-only awaitable: suspends the awaiting coroutine and has the loop resume it after
 // `delay`. (Lesson 05 turns this idea into aio::sleep.)
@@ -57,7 +68,7 @@ aio::coroutine<int> throws_value_error() {
     co_return 0;
 }
 
-aio::coroutine<> log_steps(std::vector<std::string>* log, std::string name, aio::duration delay) {
+aio::coroutine<> log_steps(log_t* log, std::string name, aio::duration delay) {
     log->push_back(name + " start");
     co_await resume_after(delay);
     log->push_back(name + " end");
@@ -123,8 +134,8 @@ TEST_CASE("await_suspend: a child that suspends resumes its awaiter when it fini
 
 TEST_CASE("await_suspend: awaiting runs the child at once, on the awaiter's turn") {
     no_leaks check;
-    std::vector<std::string> log;
-    auto main = [](std::vector<std::string>* log) -> aio::coroutine<> {
+    log_t log;
+    auto main = [](log_t* log) -> aio::coroutine<> {
         // A callback queued first: a child that started through the loop would come after it.
         aio::get_running_loop().call_soon([log] { log->push_back("callback"); });
         log->push_back("main start");
@@ -134,7 +145,7 @@ TEST_CASE("await_suspend: awaiting runs the child at once, on the awaiter's turn
         log->push_back("main end");
     };
     aio::run(main(&log), aio::clock_mode::virtual_time);
-    CHECK(log == std::vector<std::string>{"main start", "a start", "callback", "a end",
+    CHECK(log == log_t{"main start", "a start", "callback", "a end",
                                           "main between", "b start", "b end", "main end"});
 }
 
@@ -152,8 +163,8 @@ TEST_CASE("final_awaiter: a chain of 1,000 awaits resumes back up after one susp
 
 TEST_CASE("final_awaiter: the awaiter continues in the same step the child finishes in") {
     no_leaks check;
-    std::vector<std::string> log;
-    auto main = [](std::vector<std::string>* log) -> aio::coroutine<> {
+    log_t log;
+    auto main = [](log_t* log) -> aio::coroutine<> {
         // A timer that falls due in the same step as the child's, created after it: its callback
         // runs after the child's wake-up, and must also run after main's continuation — because
         // a finished child resumes its awaiter directly, not through the loop.
@@ -164,7 +175,7 @@ TEST_CASE("final_awaiter: the awaiter continues in the same step the child finis
         log->push_back("main continues");
     };
     aio::run(main(&log), aio::clock_mode::virtual_time);
-    CHECK(log == std::vector<std::string>{"child start", "child end", "main continues", "callback"});
+    CHECK(log == log_t{"child start", "child end", "main continues", "callback"});
 }
 
 TEST_CASE("await_resume: a child's exception reaches the awaiter, which can catch it") {

@@ -1,6 +1,14 @@
 // Lesson 04 — create_task, task handles, gather, cancellation, and the end of aio::run.
 //
 // Holes: start_task, finish_task, on_task_done, cancel_task, child_done.
+// Test names start with the hole they pin, or a topic. What the tests of each need besides
+// it (`make check` shows a test waiting for a hole that does not work rather than failing;
+// `make test` checks this table against the exercise):
+//   start_task needs finish_task, on_task_done.
+//   finish_task needs start_task, on_task_done, cancel_task.
+//   on_task_done needs start_task, finish_task.
+//   cancel_task needs start_task, finish_task, on_task_done.
+//   child_done needs start_task, finish_task, on_task_done, cancel_task.
 #include <aio/aio.hpp>
 #include <doctest/doctest.h>
 
@@ -9,6 +17,8 @@
 #include "support/counted.hpp"
 #include "support/no_leaks.hpp"
 #include "support/gate.hpp"
+#include "support/printing.hpp"
+#include "support/trace.hpp"
 
 #include <memory>
 #include <stdexcept>
@@ -19,7 +29,12 @@
 
 namespace {
 
-using log_t = std::vector<std::string>;
+using log_t = aio_test::log_t;   // a vector of strings that also goes into make check's trace
+
+// The leak checks name the hole that releases a task's own reference to its frame, so that
+// `make check` points there when a leak is a test's first failure.
+const char* const frames_hole =
+    "; lesson 04, hole finish_task: a finished task releases its running reference (release_task)";
 
 aio::coroutine<int> square(log_t* log, std::string name, int x) {
     log->push_back(name + " runs");
@@ -74,7 +89,7 @@ aio::coroutine<> log_step(log_t* log, std::string text) {
 // ---- starting ------------------------------------------------------------------------------------
 
 TEST_CASE("start_task: a task starts only when its creator yields, in creation order") {
-    no_leaks check;
+    no_leaks check{frames_hole};
     log_t log;
     auto main = [](log_t* log) -> aio::coroutine<> {
         aio::task<int> a = aio::create_task(square(log, "a", 2));
@@ -89,7 +104,7 @@ TEST_CASE("start_task: a task starts only when its creator yields, in creation o
 }
 
 TEST_CASE("start_task: create_task needs a running loop and a fresh coroutine") {
-    no_leaks check;
+    no_leaks check{frames_hole};
     log_t log;
     CHECK_THROWS_AS(aio::create_task(square(&log, "x", 1)), std::runtime_error);
     auto main = [](log_t* log) -> aio::coroutine<std::string> {
@@ -115,7 +130,7 @@ TEST_CASE("start_task: create_task needs a running loop and a fresh coroutine") 
 // ---- finishing ---------------------------------------------------------------------------------
 
 TEST_CASE("finish_task: done(), result() and exception() follow the task's life") {
-    no_leaks check;
+    no_leaks check{frames_hole};
     log_t log;
     auto main = [](log_t* log) -> aio::coroutine<std::string> {
         std::string seen;
@@ -141,7 +156,7 @@ TEST_CASE("finish_task: done(), result() and exception() follow the task's life"
 }
 
 TEST_CASE("finish_task: a task's exception is kept for result(), exception() and awaiters") {
-    no_leaks check;
+    no_leaks check{frames_hole};
     log_t log;
     auto main = [](log_t* log) -> aio::coroutine<std::string> {
         std::string seen;
@@ -164,7 +179,7 @@ TEST_CASE("finish_task: a task's exception is kept for result(), exception() and
 }
 
 TEST_CASE("finish_task: a fire-and-forget task frees its frame when it ends") {
-    no_leaks check;
+    no_leaks check{frames_hole};
     log_t log;
     auto main = [](log_t* log) -> aio::coroutine<std::size_t> {
         std::size_t before = aio::detail::live_frames;
@@ -178,7 +193,7 @@ TEST_CASE("finish_task: a fire-and-forget task frees its frame when it ends") {
 }
 
 TEST_CASE("finish_task: the result stays readable while a handle exists, then the frame goes") {
-    no_leaks check;
+    no_leaks check{frames_hole};
     log_t log;
     auto main = [](log_t* log) -> aio::coroutine<aio::task<int>> {
         aio::task<int> t = aio::create_task(square(log, "kept", 6));
@@ -194,7 +209,7 @@ TEST_CASE("finish_task: the result stays readable while a handle exists, then th
 }
 
 TEST_CASE("finish_task: an exception nobody retrieved is reported on stderr") {
-    no_leaks check;
+    no_leaks check{frames_hole};
     log_t log;
     capture_stderr err;
     auto main = [](log_t* log) -> aio::coroutine<> {
@@ -215,7 +230,7 @@ TEST_CASE("finish_task: an exception nobody retrieved is reported on stderr") {
 // ---- awaiting ----------------------------------------------------------------------------------
 
 TEST_CASE("on_task_done: several coroutines await one task, all get its value") {
-    no_leaks check;
+    no_leaks check{frames_hole};
     log_t log;
     auto main = [](log_t* log) -> aio::coroutine<int> {
         gate g;
@@ -236,7 +251,7 @@ TEST_CASE("on_task_done: several coroutines await one task, all get its value") 
 }
 
 TEST_CASE("on_task_done: an awaiter resumes in the loop step after the task finishes") {
-    no_leaks check;
+    no_leaks check{frames_hole};
     log_t log;
     auto main = [](log_t* log) -> aio::coroutine<> {
         aio::task<int> t = aio::create_task(square(log, "t", 1));
@@ -250,7 +265,7 @@ TEST_CASE("on_task_done: an awaiter resumes in the loop step after the task fini
 }
 
 TEST_CASE("on_task_done: awaiting a finished task does not suspend") {
-    no_leaks check;
+    no_leaks check{frames_hole};
     log_t log;
     auto main = [](log_t* log) -> aio::coroutine<bool> {
         aio::task<int> t = aio::create_task(square(log, "t", 1));
@@ -264,7 +279,7 @@ TEST_CASE("on_task_done: awaiting a finished task does not suspend") {
 }
 
 TEST_CASE("on_task_done: a move-only result and a void task can be awaited") {
-    no_leaks check;
+    no_leaks check{frames_hole};
     auto make = []() -> aio::coroutine<std::unique_ptr<int>> { co_return std::make_unique<int>(3); };
     auto nothing = []() -> aio::coroutine<> { co_return; };
     auto main = [](decltype(make) mk, decltype(nothing) no) -> aio::coroutine<int> {
@@ -293,7 +308,7 @@ TEST_CASE("cancel_task: cancelled_error is not a std::exception") {
 }
 
 TEST_CASE("cancel_task: a task cancelled before it starts never runs its body") {
-    no_leaks check;
+    no_leaks check{frames_hole};
     log_t log;
     auto main = [](log_t* log) -> aio::coroutine<std::string> {
         aio::task<int> t = aio::create_task(square(log, "never", 1));
@@ -324,7 +339,7 @@ TEST_CASE("cancel_task: a task cancelled before it starts never runs its body") 
 }
 
 TEST_CASE("cancel_task: the await a task is suspended in throws, and its cleanup runs") {
-    no_leaks check;
+    no_leaks check{frames_hole};
     log_t log;
     auto main = [](log_t* log) -> aio::coroutine<std::string> {
         gate g;
@@ -347,7 +362,7 @@ TEST_CASE("cancel_task: the await a task is suspended in throws, and its cleanup
 }
 
 TEST_CASE("cancel_task: cancelling a task that awaits another task cancels both") {
-    no_leaks check;
+    no_leaks check{frames_hole};
     log_t log;
     auto main = [](log_t* log) -> aio::coroutine<std::string> {
         gate g;
@@ -368,7 +383,7 @@ TEST_CASE("cancel_task: cancelling a task that awaits another task cancels both"
 }
 
 TEST_CASE("cancel_task: a task that catches its cancellation can go on and return") {
-    no_leaks check;
+    no_leaks check{frames_hole};
     log_t log;
     auto stubborn = [](gate* g, log_t* log) -> aio::coroutine<int> {
         try {
@@ -390,7 +405,7 @@ TEST_CASE("cancel_task: a task that catches its cancellation can go on and retur
 }
 
 TEST_CASE("cancel_task: a cancel after the wake-up was scheduled still throws, as in asyncio") {
-    no_leaks check;
+    no_leaks check{frames_hole};
     log_t log;
     auto main = [](log_t* log) -> aio::coroutine<std::string> {
         gate g;
@@ -412,7 +427,7 @@ TEST_CASE("cancel_task: a cancel after the wake-up was scheduled still throws, a
 // ---- gather -----------------------------------------------------------------------------------
 
 TEST_CASE("child_done: gather gives a tuple in argument order; children start in that order") {
-    no_leaks check;
+    no_leaks check{frames_hole};
     log_t log;
     auto main = [](log_t* log) -> aio::coroutine<std::string> {
         aio::task<int> already = aio::create_task(square(log, "task", 5));
@@ -424,7 +439,7 @@ TEST_CASE("child_done: gather gives a tuple in argument order; children start in
 }
 
 TEST_CASE("child_done: gather waits for children that suspend, and void gives monostate") {
-    no_leaks check;
+    no_leaks check{frames_hole};
     log_t log;
     auto main = [](log_t* log) -> aio::coroutine<int> {
         gate g;
@@ -442,7 +457,7 @@ TEST_CASE("child_done: gather waits for children that suspend, and void gives mo
 }
 
 TEST_CASE("child_done: gather of a vector gives a vector, in order, even of 10,000 tasks") {
-    no_leaks check;
+    no_leaks check{frames_hole};
     log_t log;
     auto main = [](log_t* log) -> aio::coroutine<long> {
         std::vector<aio::coroutine<int>> coros;
@@ -459,7 +474,7 @@ TEST_CASE("child_done: gather of a vector gives a vector, in order, even of 10,0
 }
 
 TEST_CASE("child_done: the first child to fail fails the gather; the others keep running") {
-    no_leaks check;
+    no_leaks check{frames_hole};
     log_t log;
     auto main = [](log_t* log) -> aio::coroutine<std::string> {
         gate first, second;
@@ -486,7 +501,7 @@ TEST_CASE("child_done: the first child to fail fails the gather; the others keep
 }
 
 TEST_CASE("child_done: a child failing after the gather failed is not reported as unretrieved") {
-    no_leaks check;
+    no_leaks check{frames_hole};
     log_t log;
     capture_stderr err;
     auto main = [](log_t* log) -> aio::coroutine<> {
@@ -505,7 +520,7 @@ TEST_CASE("child_done: a child failing after the gather failed is not reported a
 }
 
 TEST_CASE("child_done: a child that failed before the gather looked is not reported as unretrieved") {
-    no_leaks check;
+    no_leaks check{frames_hole};
     log_t log;
     capture_stderr err;
     auto main = [](log_t* log) -> aio::coroutine<std::string> {
@@ -526,7 +541,7 @@ TEST_CASE("child_done: a child that failed before the gather looked is not repor
 }
 
 TEST_CASE("child_done: with return_exceptions the gather waits for all and returns the tasks") {
-    no_leaks check;
+    no_leaks check{frames_hole};
     log_t log;
     auto main = [](log_t* log) -> aio::coroutine<std::string> {
         auto [ok, bad] = co_await aio::gather(aio::return_exceptions, square(log, "ok", 4),
@@ -549,7 +564,7 @@ TEST_CASE("child_done: with return_exceptions the gather waits for all and retur
 }
 
 TEST_CASE("child_done: cancelling the task awaiting a gather cancels the children") {
-    no_leaks check;
+    no_leaks check{frames_hole};
     log_t log;
     auto gatherer = [](gate* g, log_t* log) -> aio::coroutine<int> {
         auto [a, b] = co_await aio::gather(guarded_wait(g, log), guarded_wait(g, log));
@@ -576,7 +591,7 @@ TEST_CASE("child_done: cancelling the task awaiting a gather cancels the childre
 // ---- the end of aio::run -----------------------------------------------------------------------
 
 TEST_CASE("finish_task: aio::run cancels the tasks still running when main returns") {
-    no_leaks check;
+    no_leaks check{frames_hole};
     log_t log;
     auto main = [](gate* g, log_t* log) -> aio::coroutine<int> {
         aio::create_task(guarded_wait(g, log));
@@ -591,7 +606,7 @@ TEST_CASE("finish_task: aio::run cancels the tasks still running when main retur
 }
 
 TEST_CASE("finish_task: a task that ignores cancellation at the end is reported and freed") {
-    no_leaks check;
+    no_leaks check{frames_hole};
     log_t log;
     capture_stderr err;
     auto deaf = [](log_t* log) -> aio::coroutine<> {

@@ -1,12 +1,19 @@
 // Lesson 05 — sleep: timers for coroutines, sleep(0) as a yield, cancellation that cleans up.
 //
-// Holes: schedule_wakeup, cancel_sleep. Every test uses the virtual clock unless it says so:
-// an hour of sleep takes microseconds, and always the same way.
+// Holes: schedule_wakeup, cancel_sleep.
+// Test names start with the hole they pin, or a topic. What the tests of each need besides
+// it (`make check` shows a test waiting for a hole that does not work rather than failing;
+// `make test` checks this table against the exercise):
+//   cancel_sleep needs schedule_wakeup.
+// Every test uses the virtual clock unless it says so: an hour of sleep takes microseconds, and
+// always the same way.
 #include <aio/aio.hpp>
 #include <doctest/doctest.h>
 
 #include "support/counted.hpp"
 #include "support/no_leaks.hpp"
+#include "support/printing.hpp"
+#include "support/trace.hpp"
 
 #include <chrono>
 #include <stdexcept>
@@ -17,7 +24,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-using log_t = std::vector<std::string>;
+using log_t = aio_test::log_t;   // a vector of strings that also goes into make check's trace
 constexpr aio::clock_mode virtual_time = aio::clock_mode::virtual_time;
 
 aio::duration since(aio::time_point start) { return aio::get_running_loop().time() - start; }
