@@ -222,12 +222,9 @@ public:
         auto& p = gen_.body_.promise();
 #if AIO_EXERCISE == 6
         (void)p, (void)consumer;
-        throw not_implemented("lesson 06, hole next: as lesson 03's await_suspend: the body runs "
-                              "in the consumer's task (task_), continuation_ is the consumer, "
-                              "state_ running_inline; also set started_ and pass throw_in_ to "
-                              "throw_at_yield_ (aclose/athrow); resume the body; return false if "
-                              "it came back finished_inline, else mark awaiter_suspended and "
-                              "return true");
+        throw not_implemented("lesson 06, hole next: lesson 03's await_suspend with the body as the "
+                              "child; before it runs, the body also needs its task, started_ and "
+                              "throw_in_ (for aclose and athrow)");
 #else
         p.task_ = detail::task_of(consumer);
         p.continuation_ = consumer;

@@ -386,10 +386,9 @@ public:
         auto& p = child_.promise();
 #if AIO_EXERCISE == 3
         (void)p, (void)awaiting;
-        throw not_implemented("lesson 03, hole await_suspend: remember the awaiting coroutine "
-                              "in continuation_, mark running_inline, resume the child; return "
-                              "false if it finished_inline, else mark awaiter_suspended and "
-                              "return true");
+        throw not_implemented("lesson 03, hole await_suspend: tell the child (its promise) whom "
+                              "to resume and that you are still here, start it on this stack, and "
+                              "return whether the awaiting coroutine must really suspend");
 #else
         p.continuation_ = awaiting;
 #if AIO_LESSON >= 4

@@ -123,9 +123,9 @@ void start_task(task_state& state, promise_base& top, std::coroutine_handle<> fr
                 event_loop& loop) {
 #if AIO_EXERCISE == 4
     (void)state, (void)top, (void)frame, (void)loop;
-    throw not_implemented("lesson 04, hole start_task: schedule the frame's first step with "
-                          "call_soon, fill in the state (loop, top, owner, one running "
-                          "reference), point top.task_ at it, and link it with the live tasks");
+    throw not_implemented("lesson 04, hole start_task: schedule the task's first step, fill in "
+                          "its task_state (with the running task's own reference), make the top "
+                          "frame point at it, and link it with the live tasks");
 #else
     loop.call_soon(frame);   // first, so that a failure here leaves nothing half-registered
     state.loop = &loop;
