@@ -363,6 +363,9 @@ class LessonInfo:
     holes: list[Hole]           # in the order to fill them (the table's)
     topics: dict[str, list[str]]   # test-name prefixes that are not holes, and what they need
 
+    def direct_needs(self, name: str) -> set[str]:
+        return set(next((h.needs for h in self.holes if h.name == name), self.topics.get(name, [])))
+
     def needs_of(self, name: str) -> set[str]:
         """Everything the tests named `name` need, directly or through what that needs."""
         direct = {h.name: h.needs for h in self.holes} | self.topics
@@ -428,6 +431,7 @@ def grade(info: LessonInfo, run: Run) -> Grade:
                                          {id(r) for r in failing if not named[id(r)]})
     broken |= likely
 
+    stubs = {h.name for h in info.holes if h.stub_in_place}
     # Each failing test is filed once: under the hole its message names, under its own hole if
     # that is broken, as blocked by the broken holes it needs, or among the others.
     states = {h.name: HoleState(h, "done") for h in info.holes}
@@ -443,10 +447,13 @@ def grade(info: LessonInfo, run: Run) -> Grade:
             if topic in states and topic != hole:   # its own hole waits for that one
                 states[topic].blocked_by.append(hole)
             continue
-        if topic in states and topic in broken:
-            states[topic].failures.append(r)
+        waits_for_stub = [n for n in order if n in info.direct_needs(topic) and n in stubs]
+        if topic in states and topic in broken and not (waits_for_stub and topic not in stubs):
+            states[topic].failures.append(r)   # (a written hole's test that needs a stub waits)
             continue
-        blockers = [n for n in order if n in info.needs_of(topic) and n in broken] if topic else []
+        blockers = waits_for_stub or \
+            [n for n in order if n in info.direct_needs(topic) and n in broken] or \
+            [n for n in order if n in info.needs_of(topic) and n in broken] if topic else []
         if topic in states and blockers:
             states[topic].blocked.append(r)
             states[topic].blocked_by += blockers
@@ -613,7 +620,8 @@ class Shown:
     listed: int = 0          # by name, with their detail
     at_stub: int = 0         # counted: they stop at a stub (its hint is on the screen)
     waiting: int = 0         # counted: they wait for holes that do not work yet
-    more: int = 0            # counted: past a list's limit, or of holes further down the list
+    other_holes: int = 0     # counted: filed under holes the screen does not open (still to do)
+    more: int = 0            # counted: past a list's limit
 
 
 def focus_holes(g: Grade, show_all: bool) -> list[HoleState]:
@@ -688,7 +696,7 @@ def report(g: Grade, style: Style, show_all: bool = False,
     focus = focus_holes(g, show_all)
     for s in g.holes:
         if s not in focus:
-            shown.more += len(s.failures)
+            shown.other_holes += len(s.failures)
     for s in focus:
         h = s.hole
         out.append(style.bold(f"{'Fix' if s.status == 'failing' else 'Next'}: {h.name}") +
@@ -743,14 +751,16 @@ def summary(g: Grade, shown: Shown, style: Style, show_all: bool) -> list[str]:
     counts = [f"{g.passed} passed"] + [f"{g.run.count(s)} {'failing' if s == FAILED else s}"
                                        for s in (FAILED, CRASHED, HUNG, NOT_RUN) if g.run.count(s)]
     lines = [f"lesson {g.info.nn}: " + ", ".join(counts) + f" (of {g.total})."]
-    if shown.at_stub or shown.waiting or shown.more:
+    if shown.at_stub or shown.waiting or shown.other_holes or shown.more:
         parts = [f"{shown.listed} listed above"]
         if shown.at_stub:
             parts.append(f"{shown.at_stub} stop at a stub")
         if shown.waiting:
             parts.append(f"{shown.waiting} wait for holes that do not work yet")
+        if shown.other_holes:
+            parts.append(f"{shown.other_holes} are the tests of the holes still to do")
         if shown.more:
-            parts.append(f"{shown.more} more")
+            parts.append(f"{shown.more} more past the end of a list")
         lines.append(f"Of the {g.failing} not passing: " + ", ".join(parts) +
                      ("" if show_all else f". make check LESSON={g.info.nn} ALL=1 lists them all."))
     return lines
