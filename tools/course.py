@@ -1104,10 +1104,7 @@ def check_screen(l: Lesson, style: "grader.Style", show_all: bool,
         traces[chosen.name] = [f"The loop, step by step, in this test (TRACE=... for another):",
                                *steps] if steps else ["(no loop step ran in this test)"]
     lines, shown = grader.report(result, style, show_all, traces)
-    if trace and chosen and chosen.status == grader.PASSED:
-        lines += [f"The loop, step by step, in \"{chosen.name}\" (it passes):",
-                  *traces[chosen.name][1:], ""]
-    elif trace and not chosen:
+    if trace and not chosen:
         lines += [f"(no test's name contains \"{trace}\": nothing to trace)", ""]
     lines += grader.summary(result, shown, style, show_all)
     if result.done():

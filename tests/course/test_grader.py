@@ -116,7 +116,7 @@ class FilingFailures(unittest.TestCase):
         self.assertEqual([s.status for s in g.holes], ["failing", "blocked", "blocked"])
         self.assertEqual(g.holes[2].blocked_by, ["start_task"])   # through finish_task
         text, shown = self.screen(g)
-        self.assertIn("written: 1 of its 1 tests wait for start_task", text)
+        self.assertIn("written; blocked by start_task: 1 of its 1 tests need it", text)
         self.assertEqual((shown.listed, shown.waiting), (1, 2))
 
     def test_filling_a_hole_changes_the_screen(self):
@@ -126,7 +126,7 @@ class FilingFailures(unittest.TestCase):
         after, _ = self.screen(grader.grade(info(needs=needs), run))
         self.assertRegex(before, r"finish_task +to do: its stub is still there")
         self.assertIn("Fix: start_task", after)   # both written, both failing: the first first
-        self.assertRegex(after, r"finish_task +written: 1 of its 1 tests wait for start_task")
+        self.assertRegex(after, r"finish_task +written; blocked by start_task: 1 of its 1 tests")
 
     def test_a_leak_that_names_a_hole_is_filed_there(self):
         leak = "a coroutine frame leaked; lesson 04, hole finish_task: release the reference"
