@@ -32,7 +32,6 @@ import subprocess
 import sys
 import textwrap
 import time
-import xml.etree.ElementTree as ET
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -400,6 +399,14 @@ def cmd_test(args) -> int:
         tally.suite(run_binary(b.out / "reference" / "test"), "reference: every suite")
         stale = readme_problems()
         tally.check(not stale, "lesson READMEs show the code as generated", "\n".join(stale))
+        if b.mode == "release" and b.cxx == "g++":   # the grader's own tests build as make check does
+            print("== the grader (tests/course/)", flush=True)
+            own = subprocess.run([sys.executable, "tools/course.py", "self-test"], cwd=ROOT,
+                                 capture_output=True, text=True)
+            ran = re.search(r"Ran (\d+) tests?", own.stderr)
+            tally.check(own.returncode == 0, f"make check shows every failure of its self-test "
+                        f"({ran.group(1) if ran else '?'} tests: readers, filing, wrong answers)",
+                        own.stderr[-6000:])
         tally.check(install_check(b), "make install: a program builds with pkg-config and runs")
     print(f"{tally.passed} passed, {tally.failed} failed")
     return 0 if tally.failed == 0 else 1
@@ -434,13 +441,17 @@ def cmd_run(args) -> int:
                                         capture_output=True, text=True)
             a, c = ours.output.splitlines(), (theirs.stdout + theirs.stderr).splitlines()
             left_title = f"{'yours' if own else 'aio'} ({name}.cpp)"
-            width = max([len(x) for x in a] + [len(left_title)])
+            width = min(max([len(x) for x in a] + [len(left_title)]), 60)
+            a = [x if len(x) <= width else x[:width - 1] + "…" for x in a]   # one screen wide
             print(f"{left_title:<{width}} | CPython ({name}.py)")
             print(f"{'-' * width}-+-{'-' * 20}")
             for i in range(max(len(a), len(c))):
                 left, right = (a[i] if i < len(a) else ""), (c[i] if i < len(c) else "")
                 print(f"{left:<{width}} {'|' if left == right else '≠'} {right}")
             print("same output" if a == c else "the outputs DIFFER")
+            if ours.code != 0:
+                print(f"({name} exited with code {ours.code}; run it alone to see all it printed: "
+                      f"{(b.out / tree[l.nn] / name).relative_to(ROOT)})")
     return status
 
 
@@ -1093,10 +1104,7 @@ def check_screen(l: Lesson, style: "grader.Style", show_all: bool,
         traces[chosen.name] = [f"The loop, step by step, in this test (TRACE=... for another):",
                                *steps] if steps else ["(no loop step ran in this test)"]
     lines, shown = grader.report(result, style, show_all, traces)
-    if trace and chosen and chosen.status == grader.PASSED:
-        lines += [f"The loop, step by step, in \"{chosen.name}\" (it passes):",
-                  *traces[chosen.name][1:], ""]
-    elif trace and not chosen:
+    if trace and not chosen:
         lines += [f"(no test's name contains \"{trace}\": nothing to trace)", ""]
     lines += grader.summary(result, shown, style, show_all)
     if result.done():
@@ -1172,31 +1180,33 @@ def cmd_progress(args) -> int:
     """Per lesson: holes done and tests passing, as the last check found them (FRESH=1: check
     every workspace again now)."""
     state = saved_progress()
-    print(f"{'lesson':22} {'holes done':12} {'tests':10} last check")
+    print(f"{'lesson':22} {'holes done':18} {'tests':10} last check")
     for l in lessons():
         ws = workspace_of(l)
         if not ws.exists():
-            print(f"{l.dir:22} {'-':12} {'-':10} not started (make exercise LESSON={l.nn})")
+            print(f"{l.dir:22} {'-':18} {'-':10} not started (make exercise LESSON={l.nn})")
             continue
         if args.fresh:
             save_progress(l, grade(l))
             state = saved_progress()
         entry = state.get(l.nn)
         if entry is None:
-            print(f"{l.dir:22} {'?':12} {'?':10} never checked (make check LESSON={l.nn})")
+            print(f"{l.dir:22} {'?':18} {'?':10} never checked (make check LESSON={l.nn})")
             continue
         edited = max((p.stat().st_mtime for p in ws.rglob("*") if p.is_file()), default=0)
         when = ago(time.time() - entry["checked"])
         if edited > entry["checked"]:
             when += ", edited since"
         if not entry.get("compiles"):
-            print(f"{l.dir:22} {'?':12} {'?':10} {when}: did not compile")
+            print(f"{l.dir:22} {'?':18} {'?':10} {when}: did not compile")
             continue
         states = list(entry["holes"].values())
         done = sum(s == "done" for s in states)
-        mark = "✓" if entry["passed"] == entry["total"] else " "
-        holes_done, tests = f"{done}/{len(states)}", f"{entry['passed']}/{entry['total']}"
-        print(f"{l.dir:22} {holes_done:12} {tests:10} {when} {mark}".rstrip())
+        written = sum(s in ("failing", "blocked") for s in states)
+        mark = "✓ " if entry["passed"] == entry["total"] else ""
+        holes_done = f"{done}/{len(states)}" + (f" (+{written} written)" if written else "")
+        tests = f"{entry['passed']}/{entry['total']}"
+        print(f"{l.dir:22} {holes_done:18} {tests:10} {mark}{when}")
     return 0
 
 

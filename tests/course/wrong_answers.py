@@ -31,7 +31,7 @@ WRONG_ANSWERS = [
     WrongAnswer("on_task_done", "on_task_done resumes the awaiter at once, not in the next step",
                 "aio/task.hpp", "        resume_soon(*awaited_.state().loop, awaiting_);",
                 "        awaiting_.resume();",
-                blame="on_task_done", screen="The loop, step by step"),
+                blame="on_task_done", screen='got:      {"t runs", "main resumed", "callback'),
     WrongAnswer("cancel_task", "cancel_task sets the flag but never wakes the suspended await",
                 "aio/task.cpp",
                 "    if (cancellable* await = std::exchange(state.suspended_in, nullptr)) await->cancel();",
