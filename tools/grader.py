@@ -950,7 +950,7 @@ def trace_text(records: list[str], binary: Path, cwd: Path, max_lines: int = 40)
             out.append(f"  ✗ a check failed here: {Path(rest).name}")
         elif kind == "X":
             out.append(f"  … and {rest} more items (the trace stops at 2000)")
-    if len(out) > max_lines:
-        head, tail_ = out[:12], out[-(max_lines - 13):]
-        out = head + [f"  … {len(out) - len(head) - len(tail_)} lines …"] + tail_
+    if len(out) > max_lines:   # the start, and the end where it went wrong
+        head, tail_ = out[:max_lines // 3], out[-(max_lines - max_lines // 3 - 1):]
+        out = head + [f"  … {len(out) - len(head) - len(tail_)} lines (TRACE= shows more) …"] + tail_
     return out
