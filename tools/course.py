@@ -1100,7 +1100,7 @@ def check_screen(l: Lesson, style: "grader.Style", show_all: bool,
     if chosen := grader.traced_test(result, trace):
         binary = Build().out / f"ws-{l.nn}" / "test"
         records = grader.trace_records(binary, chosen, result.run.results, ROOT)
-        steps = grader.trace_text(records, binary, ROOT)
+        steps = grader.trace_text(records, binary, ROOT, max_lines=60 if trace else 24)
         traces[chosen.name] = [f"The loop, step by step, in this test (TRACE=... for another):",
                                *steps] if steps else ["(no loop step ran in this test)"]
     lines, shown = grader.report(result, style, show_all, traces)

@@ -7,6 +7,7 @@ that `make check` shows each one by its test's name, with its own detail, and ac
   comparison, a leak message, an exception, a crash.
 * FilingFailures: which hole a failure is filed under; blocked holes; a hole's stub in place or
   not; a screen that adds up.
+* StubsAndTables: every lesson's hole table is complete; a stub is seen in place until edited.
 * WrongAnswers: the scripted wrong answers of wrong_answers.py (one per hole of lesson 04, a
   crash, a leak, a hang), each built as a workspace and checked, as a learner would.
 """
@@ -152,6 +153,35 @@ class FilingFailures(unittest.TestCase):
         for r in run.results:
             if r.status != grader.PASSED:
                 self.assertIn(r.name, everything)
+
+
+class StubsAndTables(unittest.TestCase):
+    """What the grader reads from the course itself: each lesson's hole table, and whether a
+    hole's stub is still in a tree."""
+
+    def test_every_lesson_has_a_table_that_names_its_holes_and_test_prefixes(self):
+        for l in course.lessons():
+            self.assertEqual(course.hole_table_problems(l), [], l.dir)
+
+    def test_a_stub_is_seen_in_the_exercise_and_not_once_edited(self):
+        l = course.lesson(LESSON)
+        tree = ROOT / "build" / "self-test" / "stubs"
+        course.generate_tree(tree, l.number, exercise=l.number)
+        where = course.stubs(l)
+        self.assertTrue(all(course.stub_state(tree, s)[0] for s in where.values()))
+        stub = where["finish_task"]
+        path = tree / stub.path
+        lines = path.read_text().split("\n")
+        first = stub.line - 1
+        lines.insert(first, "    state_of(top).finished = true;   // the learner's first line")
+        path.write_text("\n".join(lines))
+        in_place, line = course.stub_state(tree, stub)
+        self.assertFalse(in_place)
+        self.assertEqual(line, stub.line)   # where the hole is, still
+        self.assertTrue(course.stub_state(tree, where["start_task"])[0])
+        snapshot = course.SRC / f"snap-{LESSON}"
+        course.generate_tree(snapshot, l.number)
+        self.assertFalse(any(course.stub_state(snapshot, s)[0] for s in where.values()))
 
 
 class WrongAnswers(unittest.TestCase):
