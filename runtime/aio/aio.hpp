@@ -33,3 +33,10 @@
 #include "aio/http_client.hpp"
 #include "aio/http_server.hpp"
 #endif // lesson 09
+#if AIO_LESSON >= 10
+#include "aio/condition.hpp"
+#include "aio/event.hpp"
+#include "aio/lock.hpp"
+#include "aio/queue.hpp"
+#include "aio/semaphore.hpp"
+#endif // lesson 10
