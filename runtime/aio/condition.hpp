@@ -1,9 +1,11 @@
 // aio/condition.hpp — lesson 10: aio::condition, asyncio.Condition.
 //
-//     co_await aio::async_with(cond, [&]() -> aio::coroutine<> {
-//         co_await cond.wait_for([&] { return !jobs.empty(); });   // the lock is ours again here
+//     auto has_jobs = [&] { return !jobs.empty(); };
+//     auto consume = [&]() -> aio::coroutine<> {
+//         co_await cond.wait_for(has_jobs);   // returns holding the lock, with a job there
 //         take(jobs);
-//     });
+//     };
+//     co_await aio::async_with(cond, consume);
 //     ... elsewhere, holding the lock:  jobs.push_back(j); cond.notify();
 //
 // A condition is a lock plus a wait list: wait() releases the lock, sleeps until another task

@@ -1,9 +1,11 @@
 // aio/lock.hpp — lesson 10: aio::lock, asyncio.Lock.
 //
 //     aio::lock lk;
-//     co_await aio::async_with(lk, [&]() -> aio::coroutine<> {   // async with lock:
-//         co_await write_record(file, record);                  //   one task at a time here
-//     });
+//     auto append = [&]() -> aio::coroutine<> { co_await write_record(file, record); };
+//     co_await aio::async_with(lk, append);     // async with lock: one task at a time in append
+//
+// (The lambda is named before the co_await: g++ 12 miscompiles a capturing lambda temporary
+// inside a co_await expression — CODING.md.)
 //
 // A lock makes a critical section that contains awaits: while its holder is suspended inside,
 // other tasks that ask for it wait, in the order they asked.

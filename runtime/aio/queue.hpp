@@ -187,25 +187,26 @@ using lifo_queue = queue<T, detail::lifo_items<T>>;
 // ANCHOR: queue_get
 template <typename T, typename Items>
 coroutine<T> queue<T, Items>::get() {
+#if AIO_EXERCISE == 10
+    throw not_implemented("lesson 10, hole queue_get: while the queue is empty, wait in getters_ "
+                          "(a detail::waiter); then take the item with get_nowait(). Mind a "
+                          "shutdown, and a getter woken and then cancelled");
+    co_return get_nowait();
+#else
     while (empty()) {
         if (shut_down_) throw queue_shut_down();
         detail::waiter getter(getters_);
         try {
             co_await getter;
         } catch (const cancelled_error&) {
-#if AIO_EXERCISE == 10
-            throw not_implemented("lesson 10, hole queue_get: a getter woken (getter.woken()) "
-                                  "and then cancelled while items remain must wake the next "
-                                  "getter in its place before it rethrows");
-#else
             // Woken by put_nowait(), then cancelled: the item is still here. Hand the
             // wake-up to the next getter, or it would wait beside an item.
             if (!empty() && getter.woken()) wake_next(getters_);
             throw;
-#endif
         }
     }
     co_return get_nowait();
+#endif
 }
 // ANCHOR_END: queue_get
 

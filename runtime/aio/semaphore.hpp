@@ -1,9 +1,8 @@
 // aio/semaphore.hpp — lesson 10: aio::semaphore and aio::bounded_semaphore, asyncio's.
 //
-//     aio::semaphore slots(10);                                 // at most 10 at a time
-//     co_await aio::async_with(slots, [&]() -> aio::coroutine<> {
-//         co_await download(url);
-//     });
+//     aio::semaphore slots(10);                       // at most 10 downloads at a time
+//     auto fetch = [&]() -> aio::coroutine<> { co_await download(url); };
+//     co_await aio::async_with(slots, fetch);
 //
 // A semaphore is a counter of free slots: acquire() takes one (waiting while there are none),
 // release() gives one back. It is how a program bounds its concurrency — ten downloads at a
