@@ -126,7 +126,7 @@ TEST_CASE("semaphore_pass_on: cancel churn — every waiter cancelled, woken or 
     auto body = []() -> aio::coroutine<std::ptrdiff_t> {
         aio::semaphore s(0);
         log_t log;
-        for (int i = 0; i < 20'000; ++i) {
+        for (int i = 0; i < 10'000; ++i) {
             auto a = aio::create_task(slot_user("a", &s, aio::duration(0), &log));
             auto b = aio::create_task(slot_user("b", &s, aio::duration(0), &log));
             co_await aio::sleep(0s);
