@@ -120,6 +120,7 @@ inline coroutine<> condition::wait() {
 }
 // ANCHOR_END: condition_wait
 
+// ANCHOR: condition_notify
 template <typename Predicate>
 coroutine<> condition::wait_for(Predicate predicate) {
     while (!predicate()) co_await wait();
@@ -138,5 +139,6 @@ inline void condition::wake(std::size_t n) noexcept {
         }
     }
 }
+// ANCHOR_END: condition_notify
 
 } // namespace aio

@@ -67,6 +67,7 @@ public:
     queue_shut_down() : std::runtime_error("aio::queue_shut_down: the queue was shut down") {}
 };
 
+// ANCHOR: queue_items
 namespace detail {
 // The three ways to order items. Each has put(v), get() -> T and size().
 template <typename T>
@@ -125,6 +126,7 @@ private:
     reversed later_{};
 };
 } // namespace detail
+// ANCHOR_END: queue_items
 
 // ANCHOR: queue
 template <typename T, typename Items = detail::fifo_items<T>>
@@ -261,6 +263,7 @@ void queue<T, Items>::wake_next(detail::waiter_list& waiters) noexcept {
 }
 // ANCHOR_END: queue_nowait
 
+// ANCHOR: queue_join
 template <typename T, typename Items>
 void queue<T, Items>::task_done() {
     if (unfinished_ == 0)
@@ -284,5 +287,6 @@ void queue<T, Items>::shutdown(bool immediate) {
     while (detail::waiter* w = putters_.pop_front())
         if (!w->done()) w->wake();
 }
+// ANCHOR_END: queue_join
 
 } // namespace aio

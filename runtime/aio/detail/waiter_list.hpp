@@ -112,6 +112,7 @@ private:
 };
 // ANCHOR_END: waiter_list
 
+// ANCHOR: waiter_steps
 template <typename Promise>
 bool waiter::await_suspend(std::coroutine_handle<Promise> waiting) {
     if (!begin_wait(task_of(waiting))) return false;   // cancelled already: throw at once
@@ -145,6 +146,7 @@ inline void waiter::cancel() noexcept {
 inline void waiter::unlink() noexcept {
     if (linked_ && list_) list_->remove(*this);
 }
+// ANCHOR_END: waiter_steps
 
 inline void waiter_list::push_back(waiter& w) noexcept {
     w.prev_ = last_;
