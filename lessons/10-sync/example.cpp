@@ -19,8 +19,8 @@ constexpr int max_size = 2;
 
 int page_of(const std::string& url) { return std::stoi(url.substr(url.rfind('/') + 1)); }
 
-// How long the pretend download of a page takes: 40, 160 or 280 ms, by its number.
-aio::duration fetch_time(const std::string& url) { return (page_of(url) % 3 * 3 + 1) * 40ms; }
+// How long the pretend download of a page takes: 100, 400 or 700 ms, by its number.
+aio::duration fetch_time(const std::string& url) { return (page_of(url) % 3 * 3 + 1) * 100ms; }
 
 aio::coroutine<int> fetch(std::string url) {
     co_await aio::sleep(fetch_time(url));

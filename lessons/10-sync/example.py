@@ -17,8 +17,8 @@ def page_of(url: str) -> int:
 
 
 def fetch_time(url: str) -> float:
-    """How long the pretend download of a page takes: 40, 160 or 280 ms, by its number."""
-    return (page_of(url) % 3 * 3 + 1) * 0.040
+    """How long the pretend download of a page takes: 100, 400 or 700 ms, by its number."""
+    return (page_of(url) % 3 * 3 + 1) * 0.100
 
 
 async def fetch(url: str) -> int:
