@@ -8,6 +8,9 @@ lesson's own parts cut out) are *generated* by resolving preprocessor guards wit
     #if AIO_LESSON >= 3   ...code lesson 03 adds to an earlier file...   #endif // lesson 03
     #if AIO_EXERCISE == 3  ...stub that throws aio::not_implemented...  #else ...code... #endif
 
+A hole is named by its stub ("lesson 03, hole NAME: hint"); several guards of one file that name
+the same hole are one hole, cut and filled together (a function and its specialisation).
+
 A runtime file says on its first line which lesson introduces it ("— lesson 03: ..."). Code
 shown in a lesson's README.md is generated too, between markers:
 
@@ -33,7 +36,7 @@ import sys
 import textwrap
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import grader   # tools/grader.py: what make check runs and shows
@@ -101,7 +104,12 @@ class Hole:
     name: str
     hint: str
     file: Path
-    index_in_file: int   # which guard of that file, counting from 0
+    indices: tuple[int, ...]   # which guards of that file hold it, counting from 0
+
+
+def parts(h: Hole) -> list[Hole]:
+    """A hole cut in several places, as one hole per place (render_cut takes either)."""
+    return [replace(h, indices=(i,)) for i in h.indices]
 
 
 def stub_text(line: str) -> str:
@@ -112,9 +120,10 @@ def stub_text(line: str) -> str:
 
 
 def holes(number: int) -> list[Hole]:
-    """The holes of a lesson's exercise, in file order, each with its name and first hint."""
+    """The holes of a lesson's exercise, in file order, each with its name and first hint; the
+    guards of one file that name the same hole are that one hole."""
     guard = HOLE_GUARD.format(number)
-    found = []
+    found: list[Hole] = []
     for path, _ in runtime_files():
         lines = path.read_text().split("\n")
         index = 0
@@ -132,7 +141,14 @@ def holes(number: int) -> list[Hole]:
             if not m or int(m.group(1)) != number:
                 sys.exit(f"{path.relative_to(ROOT)}:{i + 1}: a hole must say "
                          f"'lesson {number:02d}, hole NAME: hint' in its stub")
-            found.append(Hole(m.group(2), m.group(3).strip(), path, index))
+            same = next((k for k, h in enumerate(found) if h.name == m.group(2)), None)
+            if same is None:
+                found.append(Hole(m.group(2), m.group(3).strip(), path, (index,)))
+            elif found[same].file == path:
+                found[same] = replace(found[same], indices=found[same].indices + (index,))
+            else:
+                sys.exit(f"{path.relative_to(ROOT)}:{i + 1}: hole {m.group(2)} is already cut in "
+                         f"{found[same].file.relative_to(ROOT)}: a hole's guards are in one file")
             index += 1
     return found
 
@@ -151,7 +167,7 @@ def render(path: Path, number: int, exercise: int = 0, only_hole: Hole | None = 
         guard, seen, lines = HOLE_GUARD.format(exercise), 0, []
         for line in text.split("\n"):
             if line.strip() == guard:
-                if not (path == only_hole.file and seen == only_hole.index_in_file):
+                if not (path == only_hole.file and seen in only_hole.indices):
                     line = HOLE_GUARD.format(999)   # never true
                 seen += 1
             lines.append(line)
@@ -487,7 +503,7 @@ def render_cut(path: Path, number: int, cut: frozenset[Hole] = frozenset(),
                keep_anchors: bool = False) -> str:
     """A runtime file as it stands after lesson `number`, with exactly the holes in `cut` (holes
     of that lesson) cut out, as the exercise has them, and every other hole filled in."""
-    chosen = frozenset(h.index_in_file for h in cut if h.file == path)
+    chosen = frozenset(i for h in cut if h.file == path for i in h.indices)
     key = (path, number, chosen, keep_anchors)
     if key not in _rendered:
         guard, seen, lines = HOLE_GUARD.format(number), 0, []
@@ -636,13 +652,26 @@ def updated_readme(l: Lesson, solution: str | None = "SOLUTION.md") -> tuple[str
 
 def filled_in(l: Lesson, h: Hole) -> str:
     """The function that holds a hole, from the runtime as the lesson's exercise has it, with
-    that one hole filled in: the stub's lines become the reference code."""
+    that one hole filled in: the stub's lines become the reference code. (A hole cut in several
+    places: each function that holds one, in file order.)"""
     cut = frozenset(holes(l.number))
-    stub = render_cut(h.file, l.number, cut).split("\n")
     full = render_cut(h.file, l.number, cut - {h}).split("\n")
-    changed = [(b1, b2) for op, _, _, b1, b2 in
-               difflib.SequenceMatcher(None, stub, full, autojunk=False).get_opcodes() if op != "equal"]
-    first, last = changed[0][0], changed[-1][1]
+    spans: list[tuple[int, int]] = []
+    for part in parts(h):
+        stub = render_cut(h.file, l.number, (cut - {h}) | {part}).split("\n")
+        changed = [(b1, b2) for op, _, _, b1, b2 in
+                   difflib.SequenceMatcher(None, stub, full, autojunk=False).get_opcodes()
+                   if op != "equal"]
+        start, end = enclosing(full, changed[0][0], changed[-1][1])
+        if spans and start <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(end, spans[-1][1]))   # two places in one function
+        else:
+            spans.append((start, end))
+    return "\n".join("\n".join(full[start:end + 1]) + "\n" for start, end in spans)
+
+
+def enclosing(full: list[str], first: int, last: int) -> tuple[int, int]:
+    """The lines of the function (with its comment) around the lines first..last of `full`."""
 
     def indent(line: str) -> int:
         return len(line) - len(line.lstrip())
@@ -658,7 +687,7 @@ def filled_in(l: Lesson, h: Hole) -> str:
     end = last
     while end < len(full) - 1 and (not full[end].strip() or indent(full[end]) >= inner):
         end += 1     # down to its closing brace
-    return "\n".join(full[start:end + 1]) + "\n"
+    return start, end
 
 
 def solution_sections(l: Lesson) -> dict[str, tuple[Hole, str, str]]:
@@ -852,7 +881,7 @@ def learner_loop_check(l: Lesson, b: Build, build_it: bool) -> tuple[bool, str]:
     make_workspace(trial, l)
     for path in (SRC / f"ex-{l.nn}").rglob("*"):
         if path.is_file() and (trial / path.relative_to(SRC / f"ex-{l.nn}")).read_text() != path.read_text():
-            return False, f"the workspace's {path.name} differs from the exercise's"
+            return False, f"the workspace's {path.relative_to(SRC / f'ex-{l.nn}')} differs from the exercise's"
     unsolved = grade(l, "trial") if build_it else \
         grade_binary(l, b.out / f"ex-{l.nn}" / "test", trial)
     if isinstance(unsolved, list):
@@ -885,7 +914,8 @@ def cmd_exercise(args) -> int:
     print("Fill these holes, in this order (each stub fails its tests until you do):")
     where = stubs(l)
     for name in hole_table(l).order:
-        print(f"  - {name:24} {where[name].path}:{where[name].line}")
+        more = "".join(f", {place.line}" for place in where[name].more)   # a hole cut in several places
+        print(f"  - {name:24} {where[name].path}:{where[name].line}{more}")
     print(f"\nThen: make check LESSON={l.nn}, or make watch LESSON={l.nn} to check at every save "
           f"(the lesson text is {dst.relative_to(ROOT)}/README.md)")
     return 0
@@ -980,6 +1010,7 @@ class Stub:
     path: Path                      # relative to the tree: aio/task.cpp
     line: int                       # of the stub's first line in the exercise (1-based)
     lines: list[str]                # the stub with a line of context on each side
+    more: list["Stub"] = field(default_factory=list)   # a hole cut in several places: the others
 
 
 def stubs(l: Lesson) -> dict[str, Stub]:
@@ -988,17 +1019,27 @@ def stubs(l: Lesson) -> dict[str, Stub]:
     found = {}
     for h in cut:
         stub = render_cut(h.file, l.number, cut).split("\n")
-        full = render_cut(h.file, l.number, cut - {h}).split("\n")
-        changed = [(a1, a2) for op, a1, a2, _, _ in
-                   difflib.SequenceMatcher(None, stub, full, autojunk=False).get_opcodes() if op != "equal"]
-        first, last = changed[0][0], changed[-1][1]
-        found[h.name] = Stub(h.file.relative_to(RUNTIME), first + 1,
-                             stub[max(first - 1, 0):last + 1])
+        places = []
+        for part in parts(h):
+            full = render_cut(h.file, l.number, (cut - {h}) | (set(parts(h)) - {part})).split("\n")
+            changed = [(a1, a2) for op, a1, a2, _, _ in
+                       difflib.SequenceMatcher(None, stub, full, autojunk=False).get_opcodes()
+                       if op != "equal"]
+            first, last = changed[0][0], changed[-1][1]
+            places.append(Stub(h.file.relative_to(RUNTIME), first + 1, stub[max(first - 1, 0):last + 1]))
+        found[h.name] = replace(places[0], more=places[1:])
     return found
 
 
 def stub_state(tree: Path, stub: Stub) -> tuple[bool, int]:
-    """Is the stub untouched in this tree, and on which line is (or was) it?"""
+    """Is the stub untouched in this tree, and on which line is (or was) it? A hole cut in
+    several places is still there while one of its stubs is, on that stub's line."""
+    states = [place_state(tree, place) for place in [stub, *stub.more]]
+    return next((s for s in states if s[0]), states[0])
+
+
+def place_state(tree: Path, stub: Stub) -> tuple[bool, int]:
+    """stub_state of one place of a stub."""
     try:
         lines = (tree / stub.path).read_text().split("\n")
     except FileNotFoundError:
@@ -1023,8 +1064,12 @@ def lesson_info(l: Lesson, tree: Path | None) -> "grader.LessonInfo":
     infos = []
     for name in table.order:
         in_place, line = stub_state(tree, where[name]) if tree else (False, where[name].line)
-        infos.append(grader.Hole(name, f"{os.path.relpath(shown / where[name].path, ROOT)}:{line}",
-                                 by_name[name].hint, table.needs.get(name, []), in_place))
+        at = f"{os.path.relpath(shown / where[name].path, ROOT)}:{line}"
+        # A hole cut in several places: its other places (those still a stub, while one is).
+        places = [place_state(tree, p) if tree else (False, p.line) for p in [where[name], *where[name].more]]
+        if others := [str(n) for stub, n in places if n != line and (stub or not in_place)]:
+            at += f" (and line{'s' if len(others) > 1 else ''} {', '.join(others)})"
+        infos.append(grader.Hole(name, at, by_name[name].hint, table.needs.get(name, []), in_place))
     topics = {t: d for t, d in table.needs.items() if t not in by_name}
     return grader.LessonInfo(l.nn, l.dir, infos, topics)
 
@@ -1321,7 +1366,7 @@ def cmd_fuzz(args) -> int:
     built = subprocess.run(["clang++", "-std=c++20", "-g", "-O1", "-fsanitize=fuzzer,address,undefined",
                             "-fno-sanitize=function", "-fno-sanitize-recover=undefined",
                             f"-I{SRC / 'reference'}", str(ROOT / "tests" / "fuzz" / "http_parser_fuzz.cpp"),
-                            str(SRC / "reference" / "aio" / "http_message.cpp"), "-o", str(binary)])
+                            str(SRC / "reference" / "aio" / "http" / "message.cpp"), "-o", str(binary)])
     if built.returncode != 0:
         return 1
     print(f"fuzzing the HTTP parsers for {args.seconds} s (corpus: {corpus.relative_to(ROOT)})", flush=True)

@@ -211,7 +211,16 @@ class promise<void> : public promise_base {
 public:
     coroutine<void> get_return_object() noexcept;
     void return_void() noexcept {}
-    void result() { rethrow_if_failed(); }
+
+    // Nothing to return: only the exception the body ended with, if it did.
+    void result() {
+#if AIO_EXERCISE == 2
+        throw not_implemented("lesson 02, hole result: rethrow the stored exception if there "
+                              "is one (a void coroutine has no value to return)");
+#else
+        rethrow_if_failed();
+#endif
+    }
 };
 // ANCHOR_END: promise
 
