@@ -36,6 +36,10 @@ number = $(patsubst 0%,%,$(firstword $(subst -, ,$1)))
 lessons_upto = $(wordlist 1,$(call number,$1),$(LESSON_DIRS))
 lesson_dir = $(filter $1-%,$(LESSON_DIRS))
 
+# Every .cpp of a tree's runtime, in aio/ and its folders (aio/net/, aio/http/, ...); an object
+# keeps the source's folder: build/M-CXX/T/lib/http/client.o.
+runtime_srcs = $(sort $(shell find $1/aio -name '*.cpp' 2>/dev/null))
+
 # tree_rules(tree, source dir, lesson dirs whose suites it runs, lesson dir of its example)
 define tree_rules
 $(OUT)/$1/lib/%.o: $2/aio/%.cpp
@@ -44,7 +48,7 @@ $(OUT)/$1/lib/%.o: $2/aio/%.cpp
 $(OUT)/$1/tests/%.o: tests/%.cpp
 	@mkdir -p $$(@D)
 	$$(Q)$$(CXX) $$(CXXFLAGS) -I$2 -Itests -c $$< -o $$@
-$(OUT)/$1/lib.a: $(patsubst $2/aio/%.cpp,$(OUT)/$1/lib/%.o,$(wildcard $2/aio/*.cpp))
+$(OUT)/$1/lib.a: $(patsubst $2/aio/%.cpp,$(OUT)/$1/lib/%.o,$(call runtime_srcs,$2))
 	@mkdir -p $$(@D)
 	$$(Q)rm -f $$@ && ar rcs $$@ $$^
 $(OUT)/$1/test: $(patsubst tests/%.cpp,$(OUT)/$1/tests/%.o,$(foreach l,$3,$(wildcard tests/$l/*.cpp))) \

@@ -852,7 +852,7 @@ def learner_loop_check(l: Lesson, b: Build, build_it: bool) -> tuple[bool, str]:
     make_workspace(trial, l)
     for path in (SRC / f"ex-{l.nn}").rglob("*"):
         if path.is_file() and (trial / path.relative_to(SRC / f"ex-{l.nn}")).read_text() != path.read_text():
-            return False, f"the workspace's {path.name} differs from the exercise's"
+            return False, f"the workspace's {path.relative_to(SRC / f'ex-{l.nn}')} differs from the exercise's"
     unsolved = grade(l, "trial") if build_it else \
         grade_binary(l, b.out / f"ex-{l.nn}" / "test", trial)
     if isinstance(unsolved, list):
@@ -1321,7 +1321,7 @@ def cmd_fuzz(args) -> int:
     built = subprocess.run(["clang++", "-std=c++20", "-g", "-O1", "-fsanitize=fuzzer,address,undefined",
                             "-fno-sanitize=function", "-fno-sanitize-recover=undefined",
                             f"-I{SRC / 'reference'}", str(ROOT / "tests" / "fuzz" / "http_parser_fuzz.cpp"),
-                            str(SRC / "reference" / "aio" / "http_message.cpp"), "-o", str(binary)])
+                            str(SRC / "reference" / "aio" / "http" / "message.cpp"), "-o", str(binary)])
     if built.returncode != 0:
         return 1
     print(f"fuzzing the HTTP parsers for {args.seconds} s (corpus: {corpus.relative_to(ROOT)})", flush=True)

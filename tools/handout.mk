@@ -7,8 +7,9 @@
 # that throw aio::not_implemented in runtime/aio/; README.md is the lesson text.
 CXX ?= g++
 CXXFLAGS ?= -std=c++20 -O2 -g -Wall -Wextra -Wpedantic
-RUNTIME_SRCS := $(wildcard runtime/aio/*.cpp)
-HEADERS := $(wildcard runtime/aio/*.hpp)
+# The runtime's sources and headers: aio/ and its folders (aio/net/, aio/http/).
+RUNTIME_SRCS := $(shell find runtime/aio -name '*.cpp')
+HEADERS := $(shell find runtime/aio -name '*.hpp')
 TEST_SRCS := $(wildcard tests/*/*.cpp)
 
 test: build/test

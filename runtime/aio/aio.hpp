@@ -27,11 +27,11 @@
 #include "aio/exit_stack.hpp"
 #endif // lesson 07
 #if AIO_LESSON >= 8
-#include "aio/stream.hpp"
+#include "aio/net/stream.hpp"
 #endif // lesson 08
 #if AIO_LESSON >= 9
-#include "aio/http_client.hpp"
-#include "aio/http_server.hpp"
+#include "aio/http/client.hpp"
+#include "aio/http/server.hpp"
 #endif // lesson 09
 #if AIO_LESSON >= 10
 #include "aio/condition.hpp"

@@ -4,7 +4,7 @@
 // heads, their body framing, chunk size lines, URLs and Location headers. The only acceptable
 // outcomes are a value or aio::http::protocol_error; anything else (another exception, a crash,
 // a sanitizer report) is a bug. The parsers are pure functions, so no socket is needed.
-#include <aio/http_message.hpp>
+#include <aio/http/message.hpp>
 
 #include <cstddef>
 #include <cstdint>

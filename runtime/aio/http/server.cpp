@@ -1,7 +1,7 @@
-// aio/http_server.cpp — lesson 09: serve() and the per-connection loop (see http_server.hpp).
-#include "aio/http_server.hpp"
+// aio/http/server.cpp — lesson 09: serve() and the per-connection loop (see http/server.hpp).
+#include "aio/http/server.hpp"
 #include "aio/cancelled_error.hpp"
-#include "aio/http_body.hpp"
+#include "aio/http/body.hpp"
 
 #include <charconv>
 #include <cstdio>

@@ -1,5 +1,5 @@
-// aio/http_body.cpp — lesson 09: Content-Length, chunked and until-close bodies (see http_body.hpp).
-#include "aio/http_body.hpp"
+// aio/http/body.cpp — lesson 09: Content-Length, chunked and until-close bodies (see http/body.hpp).
+#include "aio/http/body.hpp"
 #include "aio/not_implemented.hpp"
 
 #include <stdexcept>

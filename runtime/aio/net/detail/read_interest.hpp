@@ -1,4 +1,4 @@
-// aio/detail/read_interest.hpp — lesson 09: a stream's fd stays registered for reading.
+// aio/net/detail/read_interest.hpp — lesson 09: a stream's fd stays registered for reading.
 //
 // Lesson 08's fd_wait registers the fd with epoll when a read has to wait and removes it when the
 // wait is over: epoll_ctl ADD, then DEL, for every request a keep-alive server answers. perf

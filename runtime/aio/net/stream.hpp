@@ -1,4 +1,4 @@
-// aio/stream.hpp — lesson 08: non-blocking TCP as awaitable streams (asyncio's streams).
+// aio/net/stream.hpp — lesson 08: non-blocking TCP as awaitable streams (asyncio's streams).
 //
 //     aio::stream conn = co_await aio::open_connection("127.0.0.1", port);
 //     co_await conn.write("hello\n");                     // writer.write + await writer.drain()
@@ -11,7 +11,7 @@
 //    when the fd is ready, when the waiting task is cancelled, when the frame is destroyed.
 #if AIO_LESSON >= 9
 //    Lesson 09 makes reads cheaper: a stream keeps its fd registered for reading from its first
-//    wait until it closes (detail/read_interest.hpp), because ADD and DEL for every wait were a
+//    wait until it closes (net/detail/read_interest.hpp), because ADD and DEL for every wait were a
 //    quarter of a busy server's CPU time.
 #endif // lesson 09
 //  * One object for both directions, where asyncio has a StreamReader and a StreamWriter: a
@@ -30,7 +30,7 @@
 #include "aio/event_loop.hpp"
 #include "aio/task.hpp"
 #if AIO_LESSON >= 9
-#include "aio/detail/read_interest.hpp"
+#include "aio/net/detail/read_interest.hpp"
 #endif // lesson 09
 
 #include <cstddef>

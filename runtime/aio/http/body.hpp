@@ -1,13 +1,13 @@
-// aio/http_body.hpp — lesson 09: reading an HTTP body from a stream, however it is framed.
+// aio/http/body.hpp — lesson 09: reading an HTTP body from a stream, however it is framed.
 //
 // Shared by the client (responses) and the server (requests). The head says how the body is
-// delimited (http_message.hpp's body_framing); this reads exactly that much, no more, so that
+// delimited (http/message.hpp's body_framing); this reads exactly that much, no more, so that
 // the next message on a kept-alive connection starts where it should.
 #pragma once
 
 #include "aio/coroutine.hpp"
-#include "aio/http_message.hpp"
-#include "aio/stream.hpp"
+#include "aio/http/message.hpp"
+#include "aio/net/stream.hpp"
 
 #include <cstddef>
 #include <string>

@@ -1,4 +1,4 @@
-// aio/http_client.hpp — lesson 09: an HTTP/1.1 client session (aiohttp's ClientSession).
+// aio/http/client.hpp — lesson 09: an HTTP/1.1 client session (aiohttp's ClientSession).
 //
 //     aio::http::client_session session;
 //     aio::http::response page = co_await session.get("http://127.0.0.1:8080/");
@@ -29,8 +29,8 @@
 
 #include "aio/coroutine.hpp"
 #include "aio/event_loop.hpp"
-#include "aio/http_message.hpp"
-#include "aio/stream.hpp"
+#include "aio/http/message.hpp"
+#include "aio/net/stream.hpp"
 
 #include <chrono>
 #include <memory>

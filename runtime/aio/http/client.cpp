@@ -1,6 +1,6 @@
-// aio/http_client.cpp — lesson 09: client_session (see http_client.hpp).
-#include "aio/http_client.hpp"
-#include "aio/http_body.hpp"
+// aio/http/client.cpp — lesson 09: client_session (see http/client.hpp).
+#include "aio/http/client.hpp"
+#include "aio/http/body.hpp"
 #include "aio/not_implemented.hpp"
 #include "aio/cancelled_error.hpp"
 #include "aio/task.hpp"

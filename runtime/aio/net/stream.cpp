@@ -1,5 +1,5 @@
-// aio/stream.cpp — lesson 08: streams, open_connection and start_server (see stream.hpp).
-#include "aio/stream.hpp"
+// aio/net/stream.cpp — lesson 08: streams, open_connection and start_server (see net/stream.hpp).
+#include "aio/net/stream.hpp"
 #include "aio/not_implemented.hpp"
 #include "aio/sleep.hpp"
 
@@ -195,7 +195,7 @@ void stream::check_open(const char* what) const {
 //
 // Lesson 09: when the last recv emptied the socket, wait for epoll to say there is more instead
 // of asking recv first and hearing EAGAIN: that was a wasted system call per request. The
-// read_interest knows (see detail/read_interest.hpp): a recv that returns less than it could
+// read_interest knows (see net/detail/read_interest.hpp): a recv that returns less than it could
 // take has emptied the socket.
 coroutine<bool> stream::fill_buffer() {
     static thread_local char scratch[65536];   // (one per thread, as in lesson 08)

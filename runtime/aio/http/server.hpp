@@ -1,4 +1,4 @@
-// aio/http_server.hpp — lesson 09: a small HTTP/1.1 server (aiohttp.web in a few lines).
+// aio/http/server.hpp — lesson 09: a small HTTP/1.1 server (aiohttp.web in a few lines).
 //
 //     auto hello = [](aio::http::request r) -> aio::coroutine<aio::http::response> {
 //         co_return aio::http::response{.body = "hello, " + r.path() + "\n"};
@@ -25,8 +25,8 @@
 #pragma once
 
 #include "aio/coroutine.hpp"
-#include "aio/http_message.hpp"
-#include "aio/stream.hpp"
+#include "aio/http/message.hpp"
+#include "aio/net/stream.hpp"
 
 #include <cstddef>
 #include <cstdint>

@@ -1,4 +1,4 @@
-// aio/http_message.hpp — lesson 09: HTTP/1.1 messages, and the parsers that read them.
+// aio/http/message.hpp — lesson 09: HTTP/1.1 messages, and the parsers that read them.
 //
 // Design principles:
 //  * Parsing is separate from I/O. The functions here take bytes and return values (or throw

@@ -1,5 +1,5 @@
-// aio/http_message.cpp — lesson 09: parsing HTTP/1.1 heads, bodies' framing, URLs.
-#include "aio/http_message.hpp"
+// aio/http/message.cpp — lesson 09: parsing HTTP/1.1 heads, bodies' framing, URLs.
+#include "aio/http/message.hpp"
 #include "aio/not_implemented.hpp"
 
 #include <bit>
