@@ -1,7 +1,7 @@
 // Lesson 10 — coordination: lock, event, semaphore, condition, queues (one file per header).
 //
 // Holes: event_set, lock_acquire, wake_up_first, semaphore_pass_on, condition_wait, queue_get.
-// Test names, in all five files of tests/10-sync, start with the hole they pin, or a topic.
+// Test names, in all six files of tests/10-sync, start with the hole they pin, or a topic.
 // What the tests of each need besides it (`make check` shows a test waiting for a hole that does
 // not work rather than failing; `make test` checks this table against the exercise):
 //   lock_acquire needs wake_up_first.
@@ -13,7 +13,7 @@
 //   queue needs event_set, queue_get.
 //   priority_queue needs queue_get.
 //   lifo_queue needs queue_get.
-//   semaphore, bounded_semaphore need no hole.
+//   semaphore, bounded_semaphore, connection_limits need no hole.
 // Semantic tests run the same scenario as an asyncio program (CPython is the oracle) and compare
 // what both print, line for line; every test uses the virtual clock.
 #include <aio/aio.hpp>

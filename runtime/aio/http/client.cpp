@@ -193,6 +193,9 @@ coroutine<response> client_session::exchange(const std::string& method, const ur
                                              const std::string& body, const headers& extra) {
     const std::string bytes = request_bytes(method, where, body, extra);
     const std::string authority = where.authority();
+#if AIO_LESSON >= 10
+    connection_limits::held slots = co_await limits_.acquire(authority);   // until we return
+#endif // lesson 10
     std::unique_ptr<stream> conn = take_idle(authority);
     if (conn) {
         bool answered = false;

@@ -21,8 +21,8 @@
 //  * An HTTP error status is a response, not an exception (aiohttp's default).
 //
 // Simplified: no TLS (http:// only), no cookies, no proxies, no compression, no streaming of
-// bodies (a body is read whole into a string), no limit on the number of connections (bound the
-// number of requests in flight instead: see the lesson's capstone). Host names other than IP
+// bodies (a body is read whole into a string), no limit on the number of connections (lesson 10
+// adds aiohttp's: aio/http/connection_limits.hpp). Host names other than IP
 // literals and "localhost" are looked up with a blocking getaddrinfo, which freezes the loop
 // while DNS answers: a bug that lesson 12 fixes with a thread.
 #pragma once
@@ -31,6 +31,9 @@
 #include "aio/event_loop.hpp"
 #include "aio/http/message.hpp"
 #include "aio/net/stream.hpp"
+#if AIO_LESSON >= 10
+#include "aio/http/connection_limits.hpp"
+#endif // lesson 10
 
 #include <chrono>
 #include <memory>
@@ -65,6 +68,12 @@ struct client_options {
     int max_redirects = 10;
     std::size_t max_head = 64 * 1024;              // status line and headers
     std::size_t max_body = 64 * 1024 * 1024;
+#if AIO_LESSON >= 10
+    /// Requests that hold a connection at once, in all and per host:port (aiohttp's
+    /// TCPConnector limit and limit_per_host); 0: no bound.
+    std::size_t limit = 100;
+    std::size_t limit_per_host = 0;
+#endif // lesson 10
 };
 
 // ANCHOR: client_session
@@ -108,6 +117,9 @@ private:
 
     client_options options_;
     std::vector<idle_connection> idle_;
+#if AIO_LESSON >= 10
+    connection_limits limits_{options_.limit, options_.limit_per_host};
+#endif // lesson 10
 };
 // ANCHOR_END: client_session
 
