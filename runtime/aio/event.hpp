@@ -11,7 +11,9 @@
 //  * set() wakes every task waiting at that moment, in the order they started waiting, and
 //    leaves the flag set: a wait() that comes later returns at once, until clear().
 //  * A waiter woken by set() returns even if clear() comes before it runs: the wake-up was
-//    given, the flag is not checked again (asyncio's rule).
+//    given, the flag is not checked again (asyncio's rule). So set() takes the waiters out of
+//    the list as it wakes them: nothing of the event is needed any more, and it may be
+//    destroyed right after set().
 //
 // For each wait, cppcoro's four questions:
 //  * completes without suspending: when the flag is set;
@@ -29,6 +31,9 @@ namespace aio {
 class event {
 public:
     event() = default;
+    /// An event inside another primitive (queue::join's) names that one in the error a task
+    /// waiting on it gets if it is destroyed: "aio::queue destroyed while a task waited on it".
+    explicit event(const char* owner) noexcept : waiters_(owner) {}
     event(const event&) = delete;   // waiters point at it
     event& operator=(const event&) = delete;
 
@@ -63,11 +68,12 @@ inline void event::set() noexcept {
     if (set_) return;
     set_ = true;
 #if AIO_EXERCISE == 10
-    // lesson 10, hole event_set: wake every waiter in waiters_ that is not done yet, first to
-    // last (walk the list with front() and waiter_list::next()).
+    // lesson 10, hole event_set: every task waiting now must run again, in the order they
+    // came, and none of them needs this event once it does. See detail::waiter_list.
 #else
-    for (detail::waiter* w = waiters_.front(); w; w = detail::waiter_list::next(*w))
-        if (!w->done()) w->wake();
+    // Each waiter is taken out as it is woken: its wait() never looks at the event again, so
+    // the event may be destroyed right after set() and the tasks still wake normally.
+    while (detail::waiter* w = waiters_.pop_front()) w->wake();
 #endif
 }
 // ANCHOR_END: event_set

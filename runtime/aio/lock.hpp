@@ -73,8 +73,8 @@ public:
 
     bool await_ready() noexcept {
 #if AIO_EXERCISE == 10
-        // lesson 10, hole lock_acquire: take the lock at once (return true) only when it is free
-        // and no task is queued for it that is not cancelled (waiters_.live()).
+        // lesson 10, hole lock_acquire: may this task have the lock now, without waiting and
+        // without going ahead of a task already queued for it? Then take it, and say so.
         return false;
 #else
         if (lock_.locked_ || lock_.waiters_.live() > 0) return false;   // fair: queue up
@@ -115,8 +115,8 @@ inline void lock::release() {
 
 inline void lock::wake_up_first() noexcept {
 #if AIO_EXERCISE == 10
-    // lesson 10, hole wake_up_first: wake the first waiter in waiters_, unless it is done
-    // already (woken, or cancelled: it will pass the wake-up on itself when it runs).
+    // lesson 10, hole wake_up_first: the lock is free; give the task next in line its turn,
+    // unless that task has something on its way already.
 #else
     detail::waiter* first = waiters_.front();
     if (first && !first->done()) first->wake();

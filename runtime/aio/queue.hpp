@@ -166,14 +166,15 @@ public:
     void shutdown(bool immediate = false);
 
 private:
-    static void wake_next(detail::waiter_list& waiters) noexcept;
+    void wake_next(detail::waiter_list& waiters) noexcept;
 
     Items items_;
     std::ptrdiff_t maxsize_;
     detail::waiter_list getters_{"aio::queue"};
     detail::waiter_list putters_{"aio::queue"};
+    detail::waiter_list woken_{"aio::queue"};   // woken getters and putters, until they run
     std::size_t unfinished_ = 0;   // put, and not yet marked task_done()
-    event finished_;               // set while unfinished_ is 0
+    event finished_{"aio::queue"};   // set while unfinished_ is 0
     bool shut_down_ = false;
 };
 
@@ -250,15 +251,21 @@ T queue<T, Items>::get_nowait() {
     return item;
 }
 
-// The first waiter that is not done yet is taken out of the list and woken; done ones met on
-// the way (cancelled, about to leave) are dropped from the list too.
+// Wakes the first waiter that is not done yet, dropping the cancelled ones met on the way, as
+// asyncio pops the futures it passes. The woken waiter is not dropped, though: its get() or
+// put() looks at the queue again when it runs, so it moves to woken_, where ~waiter_list can
+// still find it if the queue is destroyed first and tell it (std::logic_error) instead of
+// letting it read freed memory.
 template <typename T, typename Items>
 void queue<T, Items>::wake_next(detail::waiter_list& waiters) noexcept {
-    while (detail::waiter* w = waiters.pop_front()) {
-        if (!w->done()) {
-            w->wake();
-            return;
+    while (detail::waiter* w = waiters.front()) {
+        if (w->done()) {
+            waiters.pop_front();   // cancelled, about to leave
+            continue;
         }
+        w->wake();
+        waiters.move_to(*w, woken_);
+        return;
     }
 }
 // ANCHOR_END: queue_nowait
@@ -282,10 +289,8 @@ void queue<T, Items>::shutdown(bool immediate) {
         if (unfinished_ == 0) finished_.set();
     }
     // Every blocked get() and put() wakes up to see the shutdown.
-    while (detail::waiter* w = getters_.pop_front())
-        if (!w->done()) w->wake();
-    while (detail::waiter* w = putters_.pop_front())
-        if (!w->done()) w->wake();
+    while (!getters_.empty()) wake_next(getters_);
+    while (!putters_.empty()) wake_next(putters_);
 }
 // ANCHOR_END: queue_join
 

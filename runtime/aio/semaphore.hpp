@@ -105,9 +105,9 @@ public:
             waiter::await_resume();   // unlinks us; throws if our task was cancelled
         } catch (const cancelled_error&) {
 #if AIO_EXERCISE == 10
-            throw not_implemented("lesson 10, hole semaphore_pass_on: a waiter that was woken "
-                                  "(woken()) and then cancelled must give back the slot "
-                                  "reserved for it and wake the next waiter, then rethrow");
+            throw not_implemented("lesson 10, hole semaphore_pass_on: this task was cancelled. "
+                                  "If it had been chosen before that, it holds something the "
+                                  "tasks behind it need");
 #else
             if (woken()) {   // a slot was reserved for us: give it back, to the next in line
                 ++semaphore_.value_;

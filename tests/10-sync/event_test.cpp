@@ -156,6 +156,46 @@ TEST_CASE("event: 50,000 waiters cancelled leave nothing behind; set() still "
     CHECK(aio::run(body(), virtual_time));
 }
 
+TEST_CASE("event: destroyed right after set(), the tasks it woke return normally, as in CPython") {
+    no_leaks check;
+    // A woken wait() has nothing left to do with the event, so nothing may tie it to it.
+    auto body = [](log_t* log) -> aio::coroutine<> {
+        auto ev = std::make_unique<aio::event>();
+        auto wait_only = [](std::string name, aio::event* e, log_t* out) -> aio::coroutine<> {
+            co_await e->wait();
+            out->push_back(name + " woke");
+        };
+        auto a = aio::create_task(wait_only("a", ev.get(), log));
+        auto b = aio::create_task(wait_only("b", ev.get(), log));
+        co_await aio::sleep(0s);
+        ev->set();
+        ev.reset();
+        log->push_back("event gone");
+        co_await aio::gather(a, b);
+    };
+    log_t log;
+    aio::run(body(&log), virtual_time);
+    CHECK(lines_of(log) == cpython_prints(R"py(
+import asyncio
+
+async def wait_only(name, ev):
+    await ev.wait()
+    print(name, "woke")
+
+async def main():
+    ev = asyncio.Event()
+    a = asyncio.create_task(wait_only("a", ev))
+    b = asyncio.create_task(wait_only("b", ev))
+    await asyncio.sleep(0)
+    ev.set()
+    del ev
+    print("event gone")
+    await asyncio.gather(a, b)
+
+asyncio.run(main())
+)py"));
+}
+
 TEST_CASE("event: destroyed while a task waits, the task gets a std::logic_error") {
     no_leaks check;
     auto body = []() -> aio::coroutine<> {

@@ -16,6 +16,9 @@
 //   semaphore, bounded_semaphore, connection_limits need no hole.
 // Semantic tests run the same scenario as an asyncio program (CPython is the oracle) and compare
 // what both print, line for line; every test uses the virtual clock.
+// Some tests write a coroutine as a lambda that captures by reference: always a named local,
+// awaited before its scope ends, so the closure outlives every frame it makes (lesson 02's CP.51
+// pitfall is a closure that dies first).
 #include <aio/aio.hpp>
 #include <doctest/doctest.h>
 
@@ -118,6 +121,21 @@ aio::coroutine<> cancelled_first_in_line(log_t* log) {
     co_await aio::gather(b, c);
 }
 
+// A cancelled waiter still in the list does not make a newcomer queue behind it.
+aio::coroutine<> cancelled_do_not_count(log_t* log) {
+    aio::lock lk;
+    co_await lk.acquire();
+    auto a = aio::create_task(holder("a", &lk, log));
+    co_await aio::sleep(0s);
+    a.cancel();     // a is cancelled, and has not run yet
+    lk.release();   // the first waiter is done: nobody is woken
+    co_await lk.acquire();   // nobody alive is queued: main takes it at once
+    log->push_back("main has it again; a done: " + yes_no(a.done()));
+    lk.release();
+    co_await aio::gather(aio::return_exceptions, a);
+    log->push_back("locked at the end: " + yes_no(lk.locked()));
+}
+
 } // namespace
 
 TEST_CASE("lock_acquire: waiters get the lock first in, first out, and a newcomer cannot barge "
@@ -137,6 +155,29 @@ async def main():
     print("main has it again")
     lock.release()
     await asyncio.gather(*tasks)
+
+asyncio.run(main())
+)py"));
+}
+
+TEST_CASE("lock_acquire: waiters that are cancelled do not count — a newcomer takes a free lock "
+          "at once past them, as in CPython") {
+    no_leaks check;
+    log_t log;
+    aio::run(cancelled_do_not_count(&log), virtual_time);
+    CHECK(lines_of(log) == cpython_prints(std::string(holder_py) + R"py(
+async def main():
+    lock = asyncio.Lock()
+    await lock.acquire()
+    a = asyncio.create_task(holder("a", lock))
+    await asyncio.sleep(0)
+    a.cancel()
+    lock.release()
+    await lock.acquire()
+    print("main has it again; a done:", a.done())
+    lock.release()
+    await asyncio.gather(a, return_exceptions=True)
+    print("locked at the end:", lock.locked())
 
 asyncio.run(main())
 )py"));
@@ -277,6 +318,35 @@ TEST_CASE("lock: destroyed while a task waits for it, the task gets a std::logic
         lk.reset();
         CHECK_THROWS_WITH_AS(co_await t, "aio::lock destroyed while a task waited on it",
                              std::logic_error);
+    };
+    aio::run(body(), virtual_time);
+}
+
+TEST_CASE("lock: destroyed after a task waiting for it was cancelled, the task still gets the "
+          "std::logic_error, and its cancellation stays requested") {
+    no_leaks check;
+    auto body = []() -> aio::coroutine<> {
+        auto lk = std::make_unique<aio::lock>();
+        co_await lk->acquire();
+        auto waiting = [](aio::lock* l) -> aio::coroutine<std::string> {
+            std::string what = "no error";
+            try {
+                co_await l->acquire();
+            } catch (const std::logic_error& e) {
+                what = e.what();
+            }
+            try {
+                co_await aio::sleep(0s);
+            } catch (const aio::cancelled_error&) {
+                what += "; then cancelled";
+            }
+            co_return what;
+        };
+        auto t = aio::create_task(waiting(lk.get()));
+        co_await aio::sleep(0s);
+        t.cancel();   // the waiter is cancelled and queued to run...
+        lk.reset();   // ...and its lock goes first: the cancel handler must not touch it
+        CHECK(co_await t == "aio::lock destroyed while a task waited on it; then cancelled");
     };
     aio::run(body(), virtual_time);
 }

@@ -8,10 +8,14 @@
 //
 // Design principles:
 //  * A waiter has the states of the future it stands for: waiting (not done), woken (done, with a
-//    result) and cancelled (done, cancelled). Like the future in asyncio's deque, it stays in the
-//    list until its own coroutine runs again and takes it out (await_resume); each primitive
-//    decides, exactly as asyncio does, whether its wake function skips nodes that are done.
+//    result) and cancelled (done, cancelled). Like the future in asyncio's deque, a cancelled one
+//    stays in the list until its own coroutine runs again and takes it out (await_resume), and
+//    each primitive's wake function skips the nodes that are done, exactly as asyncio's does.
 //    Keeping asyncio's picture keeps its observable behaviour, step for step.
+//  * A woken waiter stays reachable while its coroutine will look at the primitive again: in the
+//    list for lock, semaphore and condition (as in asyncio), in a `woken_` list for the queue
+//    (asyncio pops it; we move it out of the way). Only event::set() lets go of the waiters it
+//    wakes, since a woken event wait never touches the event again.
 //  * Nothing is resumed inline. wake() and cancel() schedule the coroutine's next step on the
 //    loop (resume_soon), as a future's callbacks do: the task that releases a lock is never
 //    stuck inside release() while the next owner runs, and a chain of waiters cannot recurse.
@@ -19,9 +23,16 @@
 //    destroyed while it waits). A million cancelled waits leave an empty list.
 //  * Destroying a primitive while tasks wait on it is a bug in the program, but not undefined
 //    behaviour: every waiter still linked is detached and, if it was still waiting, resumed with
-//    std::logic_error naming the primitive. It never touches the destroyed object again.
+//    std::logic_error naming the primitive. It never touches the destroyed object again. That
+//    error wins over a cancellation that came meanwhile (the cancellation's handlers would use
+//    the primitive); the cancellation stays requested, so the task's next await throws it.
 //
 // Simplified: one loop per thread, so no atomics; a waiter belongs to the loop it suspended on.
+// wake() and cancel() are noexcept but queue a step on the loop, which allocates: if memory
+// runs out there, std::terminate ends the program rather than losing a wake-up silently.
+// Differs from asyncio: a task whose cancel() came before it has to wait throws cancelled_error
+// from the wait at once (lesson 04's begin_wait); asyncio would still append a future and throw
+// one loop step later. Nothing is queued either way.
 #pragma once
 
 #include "aio/event_loop.hpp"
@@ -98,6 +109,9 @@ public:
     static waiter* next(const waiter& w) noexcept { return w.next_; }
     /// Takes the first waiter out (asyncio's deque.popleft()); null if there is none.
     waiter* pop_front() noexcept;
+    /// Moves `w` from this list to the back of `other`, where it waits to run (aio::queue's
+    /// woken waiters: out of the way of the next wake-up, still reachable by ~waiter_list).
+    void move_to(waiter& w, waiter_list& other) noexcept;
 
 private:
     friend class waiter;
@@ -171,6 +185,12 @@ inline waiter* waiter_list::pop_front() noexcept {
     waiter* w = first_;
     if (w) remove(*w);
     return w;
+}
+
+inline void waiter_list::move_to(waiter& w, waiter_list& other) noexcept {
+    remove(w);
+    w.list_ = &other;
+    other.push_back(w);
 }
 
 inline waiter_list::~waiter_list() {
