@@ -112,11 +112,14 @@ def parts(h: Hole) -> list[Hole]:
     return [replace(h, indices=(i,)) for i in h.indices]
 
 
-def stub_text(line: str) -> str:
-    literals = re.findall(r'"((?:[^"\\]|\\.)*)"', line)
-    if literals:
-        return "".join(literals)
-    return line.split("//", 1)[1].strip() if "//" in line else ""
+def stub_text(block: list[str]) -> str:
+    """A stub's hint: its string literals (the not_implemented message) if it has any, else its
+    comments. A stub that throws may also comment a line of its own ("never reached: ..."):
+    that is a note to the reader, not part of the hint."""
+    literals = ["".join(re.findall(r'"((?:[^"\\]|\\.)*)"', l)) for l in block]
+    if any(literals):
+        return " ".join(literals)
+    return " ".join(l.split("//", 1)[1].strip() for l in block if "//" in l)
 
 
 def holes(number: int) -> list[Hole]:
@@ -136,7 +139,7 @@ def holes(number: int) -> list[Hole]:
                     break
                 block.append(body)
             # The hint is written in the stub's string literals, or in its comments.
-            text = " ".join(stub_text(l) for l in block)
+            text = stub_text(block)
             m = HOLE_TEXT.search(" ".join(text.split()))
             if not m or int(m.group(1)) != number:
                 sys.exit(f"{path.relative_to(ROOT)}:{i + 1}: a hole must say "

@@ -98,9 +98,9 @@ inline coroutine<> condition::wait() {
         }
     }
 #if AIO_EXERCISE == 10
-    throw not_implemented("lesson 10, hole condition_wait: take the lock again with co_await "
-                          "lock_.acquire(), retrying while that throws cancelled_error; if "
-                          "either wait was cancelled, wake(1) the next waiter and rethrow");
+    throw not_implemented("lesson 10, hole condition_wait: the caller holds the lock when "
+                          "wait() ends, however it ends, and a notification this waiter may "
+                          "have had is not lost with it");
 #else
     // Take the lock again, even if we were cancelled, even if cancelled again while we wait
     // for it: the caller's async_with releases it on the way out.
