@@ -40,3 +40,9 @@
 #include "aio/queue.hpp"
 #include "aio/semaphore.hpp"
 #endif // lesson 10
+#if AIO_LESSON >= 11
+#include "aio/shield.hpp"
+#include "aio/task_group.hpp"
+#include "aio/timeout.hpp"
+#include "aio/wait_for.hpp"
+#endif // lesson 11

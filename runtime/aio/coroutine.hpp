@@ -288,10 +288,8 @@ struct initial_awaiter {
     bool await_ready() const noexcept { return false; }
     void await_suspend(std::coroutine_handle<>) const noexcept {}
     void await_resume() const {
-        if (promise->is_task_top() && promise->own_task_.cancel_requested) {
-            promise->own_task_.cancel_requested = false;
-            throw cancelled_error();
-        }
+        if (promise->is_task_top() && promise->own_task_.cancel_requested)
+            throw take_cancellation(promise->own_task_);
     }
 };
 

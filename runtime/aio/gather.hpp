@@ -181,7 +181,12 @@ private:
     // answered its cancellation with another one (asyncio propagates it too).
     void cancel() noexcept override {
         bool passed_on = false;
-        for (task_state* t : tasks_) passed_on |= cancel_inner_task(*t);
+        for (task_state* t : tasks_) {
+#if AIO_LESSON >= 11
+            if (!t->finished) t->cancel_message = waiting_task_->cancel_message;   // its message too
+#endif // lesson 11
+            passed_on |= cancel_inner_task(*t);
+        }
         if (!passed_on) return;   // all finished already: our wake-up is on its way, and throws
         cancelled_ = true;
         waiting_task_->cancel_requested = false;   // passed on to the children

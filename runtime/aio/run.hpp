@@ -39,9 +39,9 @@ private:
 
 #if AIO_LESSON >= 4
 // Lesson 04: the tasks still running when main returns are cancelled and given the chance to
-// finish before the loop goes away (main itself is not made a task: aio keeps the driver of
-// lesson 03, so main cannot be cancelled from outside). Those that never finish are destroyed
-// where they are suspended, when aio::run returns or throws.
+// finish before the loop goes away. Those that never finish are destroyed where they are
+// suspended, when aio::run returns or throws. (Until lesson 11 main itself is not a task: it
+// runs in the driver of lesson 03.)
 class abandon_tasks_on_exit {
 public:
     explicit abandon_tasks_on_exit(event_loop& loop) noexcept : loop_(loop) {}
@@ -63,7 +63,14 @@ private:
 template <typename T>
 coroutine<T> drive_main(coroutine<T> main, event_loop& loop) {
     stop_on_exit stop(loop);
+#if AIO_LESSON >= 11
+    // Lesson 11: main runs as a task, as asyncio.run's does, so that a timeout, a wait_for or a
+    // task group in main has a task to cancel.
+    task<T> main_task = create_task(std::move(main), loop);
+    co_return co_await main_task;
+#else
     co_return co_await std::move(main);
+#endif // lesson 11
 }
 // ANCHOR_END: drive_main
 

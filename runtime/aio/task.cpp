@@ -30,17 +30,6 @@ void unlink(task_state& s) noexcept {
     s.prev_task = s.next_task = nullptr;
 }
 
-[[maybe_unused]] bool is_cancellation(const std::exception_ptr& e) {
-    if (!e) return false;
-    try {
-        std::rethrow_exception(e);
-    } catch (const cancelled_error&) {
-        return true;
-    } catch (...) {
-        return false;
-    }
-}
-
 // asyncio logs "Task exception was never retrieved" when a failed task is garbage-collected
 // and nobody looked at its exception: a failure that would otherwise vanish without a trace.
 void report_unretrieved(const std::exception_ptr& e) {
@@ -149,6 +138,9 @@ bool cancel_task(task_state& state) noexcept {
 #else
     if (state.finished) return false;
     state.cancel_requested = true;
+#if AIO_LESSON >= 11
+    ++state.cancels_requested;
+#endif // lesson 11
     if (cancellable* await = std::exchange(state.suspended_in, nullptr)) await->cancel();
     return true;
 #endif
@@ -183,7 +175,7 @@ void finish_task(promise_base& top) noexcept {
     // Asked to stop while running, then returned without another await to throw at: the task
     // still ends cancelled, its value unused (asyncio's Task does the same).
     if (top.own_task_.cancel_requested && !top.exception_)
-        top.exception_ = std::make_exception_ptr(cancelled_error());
+        top.exception_ = std::make_exception_ptr(take_cancellation(top.own_task_));
 #if AIO_EXERCISE == 4
     // lesson 04, hole finish_task: mark the state finished (and failed / cancelled from the
     // promise's exception), unlink it from the live tasks, wake its waiters, and release the

@@ -77,10 +77,7 @@ protected:
     void end_wait() {
         if (waiting_task_ == nullptr) return;
         waiting_task_->suspended_in = nullptr;
-        if (waiting_task_->cancel_requested) {
-            waiting_task_->cancel_requested = false;
-            throw cancelled_error();
-        }
+        if (waiting_task_->cancel_requested) throw take_cancellation(*waiting_task_);
     }
     // What this await waited for has happened: resume the coroutine in the next step. From
     // now on cancel() cannot reach this await any more (that would resume it twice); a cancel
@@ -121,6 +118,9 @@ public:
         if (frame_) detail::release_task(state());
     }
 
+    /// False for an empty handle (made by task(), or moved from).
+    explicit operator bool() const noexcept { return static_cast<bool>(frame_); }
+
     /// True once the task finished: returned, threw, or was cancelled.
     bool done() const noexcept { return frame_ && state().finished; }
     /// True if the task finished because it was cancelled.
@@ -137,14 +137,34 @@ public:
     /// The task's exception, or null if it returned. A cancelled task throws cancelled_error.
     std::exception_ptr exception() const {
         if (!done()) detail::throw_not_done("task::exception");
-        if (cancelled()) throw cancelled_error();
+        if (cancelled()) std::rethrow_exception(frame_.promise().exception_);   // the very one
         state().exception_retrieved = true;
         return frame_.promise().exception_;
     }
 
     /// Asks the task to stop: the await it is suspended in (or its next one) throws
     /// cancelled_error inside it. False if the task has already finished.
+#if AIO_LESSON >= 11
+    bool cancel() noexcept {
+        if (frame_) state().cancel_message.reset();
+        return frame_ && detail::cancel_task(state());
+    }
+    /// The same, and the cancelled_error the task sees says `message` (its what()).
+    bool cancel(std::string message) {
+        if (done() || !frame_) return false;
+        state().cancel_message = std::make_shared<const std::string>(std::move(message));
+        return detail::cancel_task(state());
+    }
+    /// How many cancel() calls no uncancel() has answered yet (asyncio's Task.cancelling()). A
+    /// timeout or a task group that cancelled this task reads it to know whether someone else
+    /// asked too.
+    std::uint32_t cancelling() const noexcept { return frame_ ? state().cancels_requested : 0; }
+    /// Takes back one cancel() (the caller's own) and gives the count left. It does not stop a
+    /// cancellation already on its way: it only tells the others it has been dealt with.
+    std::uint32_t uncancel() noexcept { return frame_ ? detail::uncancel(state()) : 0; }
+#else
     bool cancel() noexcept { return frame_ && detail::cancel_task(state()); }
+#endif // lesson 11
 
     class awaiter;
     /// `co_await t` waits for the task to finish and gives its result (rethrows its exception).
@@ -245,6 +265,9 @@ private:
     // Our own task is cancelled while it waits: cancel the awaited task too (as asyncio does)
     // and keep waiting for it; we then receive its outcome — normally its cancelled_error.
     void cancel() noexcept override {
+#if AIO_LESSON >= 11
+        awaited_.state().cancel_message = waiting_task_->cancel_message;   // cancel(message) too
+#endif // lesson 11
         if (detail::cancel_inner_task(awaited_.state())) {
             waiting_task_->cancel_requested = false;   // passed on to the awaited task
             waiting_task_->suspended_in = this;        // and still cancellable through us

@@ -11,8 +11,15 @@
 // task to register with, so that cancel() can reach it.
 #pragma once
 
+#include "aio/cancelled_error.hpp"
+
 #include <coroutine>
 #include <cstdint>
+#include <exception>
+#if AIO_LESSON >= 11
+#include <memory>
+#include <string>
+#endif // lesson 11
 
 namespace aio {
 
@@ -77,6 +84,12 @@ struct task_state {
     task_state* prev_task = nullptr;    // all unfinished tasks of this thread, for aio::run
     task_state* next_task = nullptr;    // to cancel at exit
     task_state* next_to_cancel = nullptr;   // the queue of cancellations (task.cpp)
+#if AIO_LESSON >= 11
+    // Lesson 11: how many cancel() calls no uncancel() has answered yet (asyncio's
+    // cancelling()): how a timeout tells its own cancellation from someone else's.
+    std::uint32_t cancels_requested = 0;
+    std::shared_ptr<const std::string> cancel_message;   // of the latest cancel(message)
+#endif // lesson 11
 
     // Wakes every waiter, in the order they started waiting.
     void wake_waiters() noexcept;
@@ -87,6 +100,35 @@ struct task_state {
         suspended_in = nullptr;
     }
 };
+
+#if AIO_LESSON >= 11
+// Task.uncancel(): one cancel() request answered; the count left.
+inline std::uint32_t uncancel(task_state& task) noexcept {
+    if (task.cancels_requested > 0) --task.cancels_requested;
+    return task.cancels_requested;
+}
+#endif // lesson 11
+
+// Is `e` a cancelled_error? (Null is not.)
+inline bool is_cancellation(const std::exception_ptr& e) noexcept {
+    if (!e) return false;
+    try {
+        std::rethrow_exception(e);
+    } catch (const cancelled_error&) {
+        return true;
+    } catch (...) {
+        return false;
+    }
+}
+
+// The cancellation requested of `task`, taken for delivery: its next await throws this.
+inline cancelled_error take_cancellation(task_state& task) {
+    task.cancel_requested = false;
+#if AIO_LESSON >= 11
+    if (task.cancel_message) return cancelled_error(*task.cancel_message);
+#endif // lesson 11
+    return cancelled_error();
+}
 
 inline cancellable::~cancellable() {
     if (waiting_task_ && waiting_task_->suspended_in == this) waiting_task_->suspended_in = nullptr;
