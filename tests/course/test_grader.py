@@ -129,6 +129,23 @@ class FilingFailures(unittest.TestCase):
         self.assertIn("Fix: start_task", after)   # both written, both failing: the first first
         self.assertRegex(after, r"finish_task +written; blocked by start_task: 1 of its 1 tests")
 
+    def test_a_topic_failing_while_every_hole_s_own_tests_pass_is_listed_not_waiting(self):
+        # Lesson 06: next forgets throw_in_; its tests and yield_value's pass, aclose's fail. The
+        # hole guessed at fault shows no failure of its own: waiting for it would hide them.
+        needs = {"start_task": ["finish_task"], "finish_task": ["start_task"]}
+        run = grader.Run([result("start_task: a", grader.PASSED, []),
+                          result("finish_task: b", grader.PASSED, []),
+                          result("close: c", details=["t.cpp:9: CHECK( closed )"]),
+                          result("close: d", details=["t.cpp:12: CHECK( log == x )"])])
+        g = grader.grade(info(needs=needs, topics={"close": ["start_task", "finish_task"]}), run)
+        self.assertEqual([s.status for s in g.holes], ["failing", "done", "done"])
+        self.assertEqual(g.alternatives, ["finish_task"])
+        text, shown = self.screen(g)
+        self.assertEqual((shown.listed, shown.waiting), (2, 0))
+        self.assertIn("Fix: start_task", text)
+        self.assertIn("(or finish_task:", text)
+        self.assertRegex(text, r"✗ close: c .*\n +t\.cpp:9: CHECK\( closed \)")
+
     def test_a_leak_that_names_a_hole_is_filed_there(self):
         leak = "a coroutine frame leaked; lesson 04, hole finish_task: release the reference"
         run = grader.Run([result("start_task: a", details=[leak])])
