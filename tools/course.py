@@ -1351,7 +1351,7 @@ def cmd_install(args) -> int:
     return 0
 
 
-BENCHMARKS = ["spawn", "yield", "timers", "http", "queue", "lock"]
+BENCHMARKS = ["spawn", "yield", "timers", "http", "queue", "lock", "timeout"]
 PEERS = ROOT.parent / "shared" / "peers"
 
 
