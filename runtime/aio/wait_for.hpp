@@ -19,6 +19,7 @@
 #include "aio/coroutine.hpp"
 #include "aio/detail/current_task.hpp"
 #include "aio/event_loop.hpp"
+#include "aio/not_implemented.hpp"
 #include "aio/task.hpp"
 #include "aio/timeout.hpp"
 
@@ -59,9 +60,17 @@ coroutine<T> expire_at_once(task<T> work) {
     std::rethrow_exception(error);
 }
 
+// ANCHOR: await_within
 // The await, inside a timeout block. (wait_for's two overloads differ only in the awaitable.)
 template <typename T, typename Awaitable>
 coroutine<T> await_within(Awaitable work, duration limit) {
+#if AIO_EXERCISE == 11
+    (void)limit;
+    throw not_implemented("lesson 11, hole await_within: await the work inside a timeout of "
+                          "`limit`, as async_with would run a block in it, and answer with what "
+                          "the block gave, or what the timeout made of it");
+    co_await std::move(work);   // (never reached: keeps the stub a coroutine)
+#else
     timeout deadline(limit);
     task_state* running = co_await current_task();
     deadline.enter(running);
@@ -81,7 +90,9 @@ coroutine<T> await_within(Awaitable work, duration limit) {
     deadline.exit(error);   // throws timeout_error if the deadline cancelled the work
     if (error) std::rethrow_exception(error);
     if constexpr (!std::is_void_v<T>) co_return std::move(*result);
+#endif
 }
+// ANCHOR_END: await_within
 } // namespace detail
 
 // ANCHOR: wait_for

@@ -1,13 +1,12 @@
 // Lesson 11 — cancellation you can rely on: timeout, wait_for, shield, task_group, cancel counts.
 //
-// Holes: timeout_exit, shield_cancel, child_done.
+// Holes: await_within, shield_cancel, child_done.
 // Test names, in all the files of tests/11-cancellation, start with the hole they pin, or a topic.
 // What the tests of each need besides it (`make check` shows a test waiting for a hole that does
 // not work rather than failing; `make test` checks this table against the exercise):
-//   timeout needs timeout_exit.
-//   wait_for needs timeout_exit.
-//   task_group needs child_done, timeout_exit.
-//   shield, cancel need no hole.
+//   wait_for needs await_within.
+//   task_group needs child_done.
+//   timeout, shield, cancel need no hole.
 // Semantic tests run the same scenario as an asyncio program (CPython is the oracle: 3.12 or
 // newer where asyncio changed since 3.11) and compare what both print, line for line. The C++
 // side runs on the virtual clock; the Python side sleeps for real, so the delays are short.
@@ -146,7 +145,7 @@ aio::coroutine<> counts_after(aio::coroutine<> (*scenario)(log_t*), log_t* log) 
 
 } // namespace
 
-TEST_CASE("timeout_exit: at the deadline the block is cancelled, and the timeout turns that into "
+TEST_CASE("timeout: at the deadline the block is cancelled, and the timeout turns that into "
           "timeout_error; a block in time is left alone, as in CPython") {
     no_leaks check;
     log_t log;
@@ -173,7 +172,7 @@ asyncio.run(main())
 )py"));
 }
 
-TEST_CASE("timeout_exit: nested timeouts — the inner one fires, the outer one is not disturbed, "
+TEST_CASE("timeout: nested timeouts — the inner one fires, the outer one is not disturbed, "
           "as in CPython") {
     no_leaks check;
     log_t log;
@@ -198,7 +197,7 @@ asyncio.run(main())
 )py"));
 }
 
-TEST_CASE("timeout_exit: a cancel() from outside goes through a timeout untouched, even when the "
+TEST_CASE("timeout: a cancel() from outside goes through a timeout untouched, even when the "
           "deadline passes too, as in CPython") {
     no_leaks check;
     log_t log;
@@ -228,7 +227,7 @@ asyncio.run(main())
 )py"));
 }
 
-TEST_CASE("timeout_exit: a block that swallows the cancellation ends normally: no timeout_error, "
+TEST_CASE("timeout: a block that swallows the cancellation ends normally: no timeout_error, "
           "but expired(), and the count taken back, as in CPython") {
     no_leaks check;
     log_t log;
@@ -332,4 +331,26 @@ TEST_CASE("timeout: misuse is a clear std::logic_error — reschedule() before e
         CHECK(aio::get_running_loop().scheduled_timers() == 0);   // no timer left behind
     };
     aio::run(body(), virtual_time);
+}
+
+TEST_CASE("timeout: a task kept by a handle after aio::run failed, abandoned inside a timeout "
+          "block, leaves the dead loop alone when its frame goes") {
+    no_leaks check;
+    log_t log;
+    auto in_block = [](log_t* out) -> aio::coroutine<> {
+        auto deadline = aio::timeout(1h);
+        co_await aio::async_with(deadline, [out]() { return sleep_in_block(out, 2h); });
+    };
+    aio::task<> kept;
+    auto main = [](aio::task<>* kept, log_t* out, decltype(in_block) block) -> aio::coroutine<> {
+        *kept = aio::create_task(block(out));
+        aio::get_running_loop().call_soon([] { throw std::runtime_error("a callback failed"); });
+        co_await aio::sleep(1s);
+    };
+    CHECK_THROWS_WITH_AS(aio::run(main(&kept, &log, in_block), virtual_time), "a callback failed",
+                         std::runtime_error);
+    // The loop is gone; the frame goes now, and the timeout's timer went with the loop (under
+    // ASan, cancelling it here would be a heap-use-after-free).
+    kept = {};
+    CHECK(log.empty());
 }

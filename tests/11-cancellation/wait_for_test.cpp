@@ -128,7 +128,7 @@ async def answers_anyway():
 
 } // namespace
 
-TEST_CASE("wait_for: the result in time; at the limit timeout_error once the work has cleaned up; "
+TEST_CASE("await_within: the result in time; at the limit timeout_error once the work has cleaned up; "
           "a value the work returns anyway; limit 0 never starts the work, as in CPython 3.12") {
     no_leaks check;
     log_t log;
@@ -157,7 +157,7 @@ asyncio.run(main())
 )py"));
 }
 
-TEST_CASE("wait_for: a cancel() of the caller is a cancellation, not a timeout, and the work is "
+TEST_CASE("await_within: a cancel() of the caller is a cancellation, not a timeout, and the work is "
           "cancelled with it, as in CPython 3.12") {
     no_leaks check;
     log_t log;
