@@ -131,8 +131,8 @@ inline void timeout::reschedule(std::optional<time_point> when) {
     if (state_ != state::entered)
         throw std::logic_error(state_ == state::created
                                    ? "aio::timeout::reschedule: the timeout has not been entered"
-                                   : std::string("aio::timeout::reschedule: cannot change a ") +
-                                         name(state_) + " timeout");
+                                   : std::string("aio::timeout::reschedule: the timeout is ") +
+                                         name(state_) + ": it cannot change any more");
     when_ = when;
     timer_.cancel();
     timer_ = {};
@@ -150,7 +150,7 @@ inline void timeout::on_deadline() noexcept {
 // ANCHOR: timeout_exit
 inline void timeout::exit(const std::exception_ptr& error) {
     if (state_ != state::entered && state_ != state::expiring)
-        throw std::logic_error(std::string("aio::timeout: exit from a ") + name(state_) + " timeout");
+        throw std::logic_error(std::string("aio::timeout: exit from a timeout that is ") + name(state_));
     timer_.cancel();
     timer_ = {};
     if (state_ == state::entered) {

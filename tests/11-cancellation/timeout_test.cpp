@@ -6,7 +6,7 @@
 // not work rather than failing; `make test` checks this table against the exercise):
 //   wait_for needs await_within.
 //   task_group needs child_done.
-//   timeout, shield, cancel need no hole.
+//   timeout, shield, cancel, http_timeouts need no hole.
 // Semantic tests run the same scenario as an asyncio program (CPython is the oracle: 3.12 or
 // newer where asyncio changed since 3.11) and compare what both print, line for line. The C++
 // side runs on the virtual clock; the Python side sleeps for real, so the delays are short.
@@ -312,7 +312,7 @@ TEST_CASE("timeout: misuse is a clear std::logic_error — reschedule() before e
         auto nothing = []() -> aio::coroutine<> { co_return; };
         co_await aio::async_with(deadline, nothing);
         CHECK_THROWS_WITH_AS(deadline.reschedule(std::nullopt),
-                             "aio::timeout::reschedule: cannot change a finished timeout",
+                             "aio::timeout::reschedule: the timeout is finished: it cannot change any more",
                              std::logic_error);
         CHECK_THROWS_WITH_AS(co_await aio::async_with(deadline, nothing),
                              "aio::timeout: already entered (a timeout is used once)",
@@ -326,7 +326,7 @@ TEST_CASE("timeout: misuse is a clear std::logic_error — reschedule() before e
         };
         co_await aio::async_with(early, swallow);
         CHECK_THROWS_WITH_AS(early.reschedule(std::nullopt),
-                             "aio::timeout::reschedule: cannot change a expired timeout",
+                             "aio::timeout::reschedule: the timeout is expired: it cannot change any more",
                              std::logic_error);
         CHECK(aio::get_running_loop().scheduled_timers() == 0);   // no timer left behind
     };
