@@ -6,6 +6,7 @@
 // not work rather than failing; `make test` checks this table against the exercise):
 //   wait_for needs await_within.
 //   task_group needs child_done.
+//   cancel_anywhere needs await_within, shield_cancel.
 //   timeout, shield, cancel, http_timeouts need no hole.
 // Semantic tests run the same scenario as an asyncio program (CPython is the oracle: 3.12 or
 // newer where asyncio changed since 3.11) and compare what both print, line for line. The C++
