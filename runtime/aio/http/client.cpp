@@ -4,6 +4,10 @@
 #include "aio/not_implemented.hpp"
 #include "aio/cancelled_error.hpp"
 #include "aio/task.hpp"
+#if AIO_LESSON >= 11
+#include "aio/detail/current_task.hpp"
+#include "aio/timeout.hpp"
+#endif // lesson 11
 
 #include <sys/socket.h>
 
@@ -52,6 +56,11 @@ std::string request_bytes(const std::string& method, const url& where, const std
 }
 // ANCHOR_END: request_bytes
 
+#if AIO_LESSON >= 11
+std::string as_ms(duration d) {
+    return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) + " ms";
+}
+#else
 // Cancels a timer when the request is over, however it ends (even if its frame is destroyed).
 class timer_guard {
 public:
@@ -63,6 +72,7 @@ public:
 private:
     timer_handle timer_;
 };
+#endif // lesson 11
 
 } // namespace
 
@@ -71,6 +81,10 @@ client_session::client_session(client_options options) : options_(options) {
         throw std::invalid_argument("client_session: the timeout must be positive");
     if (options_.max_redirects < 0)
         throw std::invalid_argument("client_session: max_redirects must not be negative");
+#if AIO_LESSON >= 11
+    if (options_.sock_read && *options_.sock_read <= duration::zero())
+        throw std::invalid_argument("client_session: sock_read must be positive");
+#endif // lesson 11
 }
 
 coroutine<response> client_session::get(std::string url, headers extra) {
@@ -78,6 +92,44 @@ coroutine<response> client_session::get(std::string url, headers extra) {
 }
 
 // ANCHOR: request
+#if AIO_LESSON >= 11
+// Lesson 11: the whole request is a timeout block over the caller's task (aio/timeout.hpp), as
+// wait_for would make it, but written with the block's two halves, enter() and exit(), to give
+// the error the URL and the limit. The caller's own cancellation goes through untouched.
+coroutine<response> client_session::request(std::string method, std::string url_text, std::string body,
+                                            headers extra) {
+    url where = parse_url(url_text);   // a bad URL fails here, before any I/O
+    if (!is_token(method)) throw std::invalid_argument("request: invalid method " + quote(method));
+    aio::timeout deadline(options_.timeout);
+    detail::task_state* running = co_await detail::current_task();
+    deadline.enter(running);
+    std::exception_ptr error;
+    std::optional<response> answer;
+    try {
+        response r = co_await follow_redirects(std::move(method), std::move(where), std::move(body), std::move(extra));
+        answer.emplace(std::move(r));
+    } catch (...) {
+        error = std::current_exception();
+    }
+    try {
+        deadline.exit(error);   // aio::timeout_error if our deadline cancelled the request
+    } catch (const aio::timeout_error&) {
+        throw timeout_error("request to " + url_text + " timed out after " + as_ms(options_.timeout));
+    }
+    if (error) {
+        try {
+            std::rethrow_exception(error);
+        } catch (const timeout_error&) {
+            throw;
+        } catch (const aio::timeout_error&) {   // a stream's read bound: sock_read
+            if (!options_.sock_read) throw;
+            throw timeout_error("request to " + url_text + " timed out: nothing read for " +
+                                as_ms(*options_.sock_read) + " (sock_read)");
+        }
+    }
+    co_return std::move(*answer);
+}
+#else
 // The request runs as a task of its own, so that a timer can cancel it: the timeout is a
 // cancellation that we turn into a timeout_error (lesson 11 gives this pattern a name: wait_for).
 coroutine<response> client_session::request(std::string method, std::string url_text, std::string body,
@@ -104,6 +156,7 @@ coroutine<response> client_session::request(std::string method, std::string url_
                         std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(options_.timeout).count()) +
                         " ms");
 }
+#endif // lesson 11
 // ANCHOR_END: request
 
 // ANCHOR: follow_redirects
@@ -212,6 +265,9 @@ coroutine<response> client_session::exchange(const std::string& method, const ur
         // The server closed the idle connection before we used it: once more, on a new one.
     }
     stream fresh = co_await open_connection(where.host, where.port);
+#if AIO_LESSON >= 11
+    fresh.set_read_timeout(options_.sock_read);   // kept while the connection is
+#endif // lesson 11
     conn = std::make_unique<stream>(std::move(fresh));
     bool answered = false;
     try {

@@ -18,6 +18,21 @@
 //    fd registered with the loop from one request to the next (moving a stream re-registers).
 //  * Everything has a bound: the time (one timeout for the whole request, redirects included),
 //    the redirects, the size of a head and of a body. Past a bound, an exception says which.
+#if AIO_LESSON >= 11
+//  * Lesson 11: the time bounds are aiohttp's ClientTimeout, as aio::timeout blocks
+//    (aio/timeout.hpp) over the caller's own task — no task, timer or flag of the client's own:
+//    - `timeout` (total), 30 s: one block around the whole request — waiting for a connection
+//      slot, connecting, sending, every redirect, reading. aiohttp waits 5 minutes; 30 s is
+//      lesson 09's choice, kept: a program that waits longer should say so.
+//    - `sock_read`, none by default (as aiohttp): the longest silence while an answer is read.
+//      Each wait for the server's bytes is a block of its own (stream::set_read_timeout), so
+//      bytes that arrive start the clock again: a slow but steady download is not cut, a server
+//      that stops talking is, long before the total would run out.
+//    Either is an http::timeout_error, which is an aio::timeout_error (aiohttp's timeouts are
+//    asyncio.TimeoutError); its message names the URL and the bound. Being blocks over the
+//    caller's task, they tell their cancellation from the caller's: an outer timeout or a
+//    cancel() of the caller goes through as what it is, never as the request's timeout.
+#endif // lesson 11
 //  * An HTTP error status is a response, not an exception (aiohttp's default).
 //
 // Simplified: no TLS (http:// only), no cookies, no proxies, no compression, no streaming of
@@ -34,10 +49,16 @@
 #if AIO_LESSON >= 10
 #include "aio/http/connection_limits.hpp"
 #endif // lesson 10
+#if AIO_LESSON >= 11
+#include "aio/timeout.hpp"
+#endif // lesson 11
 
 #include <chrono>
 #include <memory>
 #include <cstddef>
+#if AIO_LESSON >= 11
+#include <optional>
+#endif // lesson 11
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -45,11 +66,20 @@
 
 namespace aio::http {
 
+#if AIO_LESSON >= 11
+/// The request did not finish within client_options::timeout, or the server said nothing for
+/// client_options::sock_read: an aio::timeout_error, as aiohttp's are asyncio.TimeoutError.
+class timeout_error : public aio::timeout_error {
+public:
+    explicit timeout_error(const std::string& what) : aio::timeout_error(what) {}
+};
+#else
 /// The request did not finish within client_options::timeout (asyncio.TimeoutError).
 class timeout_error : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
 };
+#endif // lesson 11
 
 /// More redirects than client_options::max_redirects (aiohttp's TooManyRedirects).
 class too_many_redirects : public std::runtime_error {
@@ -74,6 +104,12 @@ struct client_options {
     std::size_t limit = 100;
     std::size_t limit_per_host = 0;
 #endif // lesson 10
+#if AIO_LESSON >= 11
+    /// The longest the server may stay silent while we wait for its answer, restarted by every
+    /// arrival (aiohttp's sock_read); std::nullopt: no bound but `timeout`. If set, positive
+    /// (std::invalid_argument else, like a timeout that is not).
+    std::optional<duration> sock_read;
+#endif // lesson 11
 };
 
 // ANCHOR: client_session

@@ -2,6 +2,10 @@
 #include "aio/net/stream.hpp"
 #include "aio/not_implemented.hpp"
 #include "aio/sleep.hpp"
+#if AIO_LESSON >= 11
+#include "aio/detail/current_task.hpp"
+#include "aio/timeout.hpp"
+#endif // lesson 11
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -163,6 +167,9 @@ stream::stream(stream&& other) noexcept
 #if AIO_LESSON >= 9
     other.read_interest_.stop();   // the loop's callback knows `other`; we register anew
 #endif // lesson 09
+#if AIO_LESSON >= 11
+    read_timeout_ = other.read_timeout_;
+#endif // lesson 11
 }
 
 stream& stream::operator=(stream&& other) noexcept {
@@ -173,6 +180,9 @@ stream& stream::operator=(stream&& other) noexcept {
 #endif // lesson 09
         fd_ = std::exchange(other.fd_, -1);
         buffer_ = std::move(other.buffer_);
+#if AIO_LESSON >= 11
+        read_timeout_ = other.read_timeout_;
+#endif // lesson 11
     }
     return *this;
 }
@@ -201,7 +211,15 @@ coroutine<bool> stream::fill_buffer() {
     static thread_local char scratch[65536];   // (one per thread, as in lesson 08)
     for (;;) {
         if (!read_interest_.ready()) {
+#if AIO_LESSON >= 11
+            if (read_timeout_) {
+                co_await wait_readable_within(*read_timeout_);
+            } else {
+                co_await read_interest_.wait(fd_);
+            }
+#else
             co_await read_interest_.wait(fd_);
+#endif // lesson 11
             check_open("read");
         }
         ssize_t n = ::recv(fd_, scratch, sizeof scratch, 0);
@@ -238,6 +256,38 @@ coroutine<bool> stream::fill_buffer() {
 }
 #endif // lesson 09
 // ANCHOR_END: fill_buffer
+
+#if AIO_LESSON >= 11
+// Lesson 11: fill_buffer's wait for an edge, inside a timeout block of `limit`. Each wait has a
+// block of its own, so the clock starts again whenever bytes arrive: a peer is timed on its
+// silences, not on how long the whole message takes (aiohttp's sock_read).
+coroutine<> stream::wait_readable_within(duration limit) {
+    timeout deadline(limit);
+    detail::task_state* running = co_await detail::current_task();
+    deadline.enter(running);
+    std::exception_ptr error;
+    try {
+        co_await read_interest_.wait(fd_);
+    } catch (...) {
+        error = std::current_exception();
+    }
+    try {
+        deadline.exit(error);   // timeout_error if the deadline cancelled the wait
+    } catch (const timeout_error&) {
+        throw timeout_error("stream: nothing received for " +
+                            std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(limit).count()) +
+                            " ms");
+    }
+    if (error) std::rethrow_exception(error);
+}
+
+coroutine<bool> stream::wait_for_bytes() {
+    check_open("wait_for_bytes");
+    busy_flag busy(reading_, "wait_for_bytes");
+    if (!buffer_.empty()) co_return true;
+    co_return co_await fill_buffer();
+}
+#endif // lesson 11
 
 coroutine<std::string> stream::read(std::size_t max_bytes) {
     check_open("read");

@@ -14,6 +14,11 @@
 //    wait until it closes (net/detail/read_interest.hpp), because ADD and DEL for every wait were a
 //    quarter of a busy server's CPU time.
 #endif // lesson 09
+#if AIO_LESSON >= 11
+//    Lesson 11 gives reads a time bound (set_read_timeout: the HTTP client's sock_read) and a
+//    way to wait for bytes without taking them (wait_for_bytes: the HTTP server's keep-alive
+//    wait). The bound is an aio::timeout around each wait (aio/timeout.hpp), no timer of its own.
+#endif // lesson 11
 //  * One object for both directions, where asyncio has a StreamReader and a StreamWriter: a
 //    stream owns its fd and a read buffer (read_line and read_exactly read ahead).
 //  * write() returns when the kernel has accepted every byte: asyncio's write() + drain().
@@ -135,9 +140,25 @@ public:
     /// is 0 first: bytes the peer sent beyond a message's end belong to no request of ours.
     std::size_t buffered() const noexcept { return buffer_.size(); }
 #endif // lesson 09
+#if AIO_LESSON >= 11
+    /// Waits until the peer has sent a byte not read yet (true; at once if one is buffered) or
+    /// has closed (false), and takes nothing (asyncio's StreamReader._wait_for_data): a server
+    /// waits so for the next request on an idle connection, under its keep-alive timeout.
+    coroutine<bool> wait_for_bytes();
+    /// The bytes read ahead (buffered() of them), left where they are: what the next read hands
+    /// out first. Valid until the next read or close.
+    std::string_view peek() const noexcept { return buffer_; }
+    /// Bounds every wait for the peer's bytes from now on: a read that hears nothing new for
+    /// `limit` throws aio::timeout_error, and each arrival starts the clock again (aiohttp's
+    /// sock_read). std::nullopt, the default: no bound. A read bounded so must run in a task.
+    void set_read_timeout(std::optional<duration> limit) noexcept { read_timeout_ = limit; }
+#endif // lesson 11
 
 private:
     coroutine<bool> fill_buffer();   // reads more into buffer_; false at the end of the stream
+#if AIO_LESSON >= 11
+    coroutine<> wait_readable_within(duration limit);   // fill_buffer's wait, under read_timeout_
+#endif // lesson 11
 #if AIO_LESSON >= 9
     class writing_guard;
     coroutine<> write_rest(std::string rest, writing_guard guard);
@@ -150,6 +171,9 @@ private:
 #if AIO_LESSON >= 9
     detail::read_interest read_interest_;   // keeps the fd registered between reads
 #endif // lesson 09
+#if AIO_LESSON >= 11
+    std::optional<duration> read_timeout_;   // see set_read_timeout
+#endif // lesson 11
 };
 // ANCHOR_END: stream
 
