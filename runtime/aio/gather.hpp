@@ -190,6 +190,9 @@ private:
         if (!passed_on) return;   // all finished already: our wake-up is on its way, and throws
         cancelled_ = true;
         waiting_task_->cancel_requested = false;   // passed on to the children
+#if AIO_LESSON >= 11
+        waiting_task_->cancel_message.reset();     // (each has its copy of the message)
+#endif // lesson 11
         waiting_task_->suspended_in = this;        // a second cancel() comes here again
     }
 

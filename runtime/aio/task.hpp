@@ -270,6 +270,9 @@ private:
 #endif // lesson 11
         if (detail::cancel_inner_task(awaited_.state())) {
             waiting_task_->cancel_requested = false;   // passed on to the awaited task
+#if AIO_LESSON >= 11
+            waiting_task_->cancel_message.reset();     // ... with its message
+#endif // lesson 11
             waiting_task_->suspended_in = this;        // and still cancellable through us
         }
         // Otherwise it has already finished and our wake-up is scheduled: end_wait() throws.

@@ -21,8 +21,11 @@
 //    request back (uncancel()). Only if that brings the count back to the entry value is the
 //    cancelled_error its own, and turned into timeout_error; otherwise it goes on untouched.
 //    So nested timeouts each catch their own, and an outer cancel() is never swallowed.
-//  * A deadline already past is not acted on at once: the timer runs in the next step, so the
-//    block starts, and is cancelled at its first await (as asyncio's call_soon).
+//  * A deadline already past is not acted on at once: the block starts, and is cancelled at
+//    the first await that lasts until the timer runs. (asyncio uses call_soon, one step
+//    sooner than our call_at with a past time, which runs after the current batch of ready
+//    callbacks: an await of sleep(0) can still pass. Simplified: a handle to cancel a call_soon
+//    would need a mechanism of its own.)
 //
 // Simplified: the clock is the loop's (virtual in the tests); when() and reschedule() take its
 // time_points, as asyncio's take loop.time().

@@ -20,6 +20,7 @@
 #include "aio/detail/current_task.hpp"
 #include "aio/event_loop.hpp"
 #include "aio/not_implemented.hpp"
+#include "aio/shield.hpp"
 #include "aio/task.hpp"
 #include "aio/timeout.hpp"
 
@@ -32,7 +33,9 @@ namespace aio {
 
 namespace detail {
 // The limit was zero or less: `work` (a task that has not run yet, or has finished) is
-// cancelled, and awaited so that it has finished before we answer.
+// cancelled, and awaited so that it has finished before we answer. Awaited through a shield, as
+// asyncio's _cancel_and_wait awaits a future of its own: if *we* are cancelled meanwhile, we
+// leave at once and the work finishes its cleanup undisturbed.
 template <typename T>
 coroutine<T> expire_at_once(task<T> work) {
     task_state* running = co_await current_task();
@@ -41,14 +44,14 @@ coroutine<T> expire_at_once(task<T> work) {
     std::exception_ptr error;
     if constexpr (std::is_void_v<T>) {
         try {
-            co_await work;
+            co_await shield(work);
             co_return;   // it finished anyway
         } catch (...) {
             error = std::current_exception();
         }
     } else {
         try {
-            T value = co_await work;
+            T value = co_await shield(work);
             co_return value;
         } catch (...) {
             error = std::current_exception();
@@ -61,6 +64,19 @@ coroutine<T> expire_at_once(task<T> work) {
 }
 
 // ANCHOR: await_within
+// A coroutine with a limit of zero or less: made a task (and at once cancelled) only when the
+// wait_for is awaited, not when it is called, as asyncio's.
+template <typename T>
+coroutine<T> expire_unstarted(coroutine<T> work) {
+    task<T> never_runs = create_task(std::move(work));
+    if constexpr (std::is_void_v<T>) {
+        co_await expire_at_once(std::move(never_runs));
+    } else {
+        T value = co_await expire_at_once(std::move(never_runs));
+        co_return value;
+    }
+}
+
 // The await, inside a timeout block. (wait_for's two overloads differ only in the awaitable.)
 template <typename T, typename Awaitable>
 coroutine<T> await_within(Awaitable work, duration limit) {
@@ -100,7 +116,7 @@ coroutine<T> await_within(Awaitable work, duration limit) {
 /// the limit, has finished.
 template <typename T>
 coroutine<T> wait_for(coroutine<T> work, duration limit) {
-    if (limit <= duration::zero()) return detail::expire_at_once(create_task(std::move(work)));
+    if (limit <= duration::zero()) return detail::expire_unstarted(std::move(work));
     return detail::await_within<T>(std::move(work), limit);
 }
 

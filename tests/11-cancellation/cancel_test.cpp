@@ -131,3 +131,65 @@ TEST_CASE("cancel: without a message, cancelled_error says what it is; a finishe
     };
     aio::run(body(), virtual_time);
 }
+
+TEST_CASE("cancel: a message belongs to its request — a later cancellation (a timeout's) comes "
+          "without it, as in CPython") {
+    no_leaks check;
+    auto body = [](log_t* log) -> aio::coroutine<> {
+        auto first = [](log_t* out) -> aio::coroutine<> {
+            try {
+                co_await aio::sleep(1s);
+            } catch (const aio::cancelled_error& e) {
+                out->push_back(std::string("1st: ") + e.what());
+            }
+            auto deadline = aio::timeout(50ms);
+            auto block = [out]() -> aio::coroutine<> {
+                try {
+                    co_await aio::sleep(1s);
+                } catch (const aio::cancelled_error& e) {
+                    out->push_back(std::string("2nd (the timeout's): ") + e.what());
+                    throw;
+                }
+            };
+            try {
+                co_await aio::async_with(deadline, block);
+            } catch (const aio::timeout_error&) {
+                out->push_back("timeout");
+            }
+        };
+        auto me = aio::create_task(first(log));
+        co_await aio::sleep(10ms);
+        me.cancel("stop the first sleep");
+        me.uncancel();
+        co_await me;
+    };
+    log_t log;
+    aio::run(body(&log), virtual_time);
+    CHECK(lines_of(log) == cpython_prints(R"py(
+import asyncio
+
+async def first():
+    try:
+        await asyncio.sleep(1)
+    except asyncio.CancelledError as e:
+        print("1st:", e)
+    try:
+        async with asyncio.timeout(0.05):
+            try:
+                await asyncio.sleep(1)
+            except asyncio.CancelledError as e:
+                print("2nd (the timeout's):", str(e) or "aio::cancelled_error: the task was cancelled")
+                raise
+    except TimeoutError:
+        print("timeout")
+
+async def main():
+    me = asyncio.create_task(first())
+    await asyncio.sleep(0.01)
+    me.cancel("stop the first sleep")
+    me.uncancel()
+    await me
+
+asyncio.run(main())
+)py"));
+}

@@ -203,3 +203,108 @@ TEST_CASE("wait_for: a task cancelled at the limit has finished when timeout_err
     CHECK(log == log_t{"work starts", "work cancelled, cleaning up", "timeout_error; work done: yes",
                        "work starts", "work done"});
 }
+
+namespace {
+
+aio::coroutine<int> cleans_up_slowly(log_t* log) {
+    bool cancelled = false;
+    try {
+        co_await aio::sleep(1s);
+    } catch (const aio::cancelled_error&) {
+        cancelled = true;
+    }
+    if (cancelled) log->push_back("work cancelled, cleaning up for 0.5 s");
+    co_await aio::sleep(500ms);
+    log->push_back("work returns 42 anyway");
+    co_return 42;
+}
+
+aio::coroutine<> waits_zero(aio::task<int> w, log_t* log) {
+    try {
+        int r = co_await aio::wait_for(w, 0s);
+        log->push_back("outer got " + std::to_string(r));
+    } catch (const aio::cancelled_error&) {
+        log->push_back("outer cancelled");
+        throw;
+    }
+}
+
+aio::coroutine<int> starts_and_returns(log_t* log) {
+    log->push_back("work starts");
+    co_await aio::sleep(50ms);
+    log->push_back("work done");
+    co_return 42;
+}
+
+aio::coroutine<> zero_limits(log_t* log) {
+    auto w = aio::create_task(cleans_up_slowly(log));
+    co_await aio::sleep(0s);   // the work is in its sleep
+    auto t = aio::create_task(waits_zero(w, log));
+    co_await aio::sleep(100ms);
+    t.cancel();
+    co_await aio::gather(aio::return_exceptions, t);
+    log->push_back("outer task cancelled: " + std::string(t.cancelled() ? "True" : "False"));
+    co_await aio::sleep(1s);   // the work finishes its cleanup, undisturbed
+    aio::coroutine<int> later = aio::wait_for(starts_and_returns(log), 0s);   // nothing runs yet
+    co_await aio::sleep(100ms);
+    try {
+        int r = co_await std::move(later);
+        log->push_back("got " + std::to_string(r));
+    } catch (const aio::timeout_error&) {
+        log->push_back("TimeoutError");
+    }
+}
+
+} // namespace
+
+TEST_CASE("wait_for: with a limit of 0 the work starts only when awaited (and is cancelled "
+          "first), and a cancel of the caller leaves the work's cleanup alone, as in CPython") {
+    no_leaks check;
+    log_t log;
+    aio::run(zero_limits(&log), virtual_time);
+    CHECK(lines_of(log) == cpython312_prints(R"py(
+import asyncio
+
+async def cleans_up_slowly():
+    try:
+        await asyncio.sleep(1)
+    except asyncio.CancelledError:
+        print("work cancelled, cleaning up for 0.5 s")
+    await asyncio.sleep(0.5)
+    print("work returns 42 anyway")
+    return 42
+
+async def waits_zero(w):
+    try:
+        r = await asyncio.wait_for(w, 0)
+        print("outer got", r)
+    except asyncio.CancelledError:
+        print("outer cancelled")
+        raise
+
+async def starts_and_returns():
+    print("work starts")
+    await asyncio.sleep(0.05)
+    print("work done")
+    return 42
+
+async def main():
+    w = asyncio.create_task(cleans_up_slowly())
+    await asyncio.sleep(0)
+    t = asyncio.create_task(waits_zero(w))
+    await asyncio.sleep(0.1)
+    t.cancel()
+    await asyncio.gather(t, return_exceptions=True)
+    print("outer task cancelled:", t.cancelled())
+    await asyncio.sleep(1)
+    later = asyncio.wait_for(starts_and_returns(), 0)
+    await asyncio.sleep(0.1)
+    try:
+        r = await later
+        print("got", r)
+    except TimeoutError:
+        print("TimeoutError")
+
+asyncio.run(main())
+)py"));
+}

@@ -125,7 +125,8 @@ inline bool is_cancellation(const std::exception_ptr& e) noexcept {
 inline cancelled_error take_cancellation(task_state& task) {
     task.cancel_requested = false;
 #if AIO_LESSON >= 11
-    if (task.cancel_message) return cancelled_error(*task.cancel_message);
+    // The message belongs to this request: a later cancel() (a timeout's) brings its own, or none.
+    if (auto message = std::move(task.cancel_message)) return cancelled_error(*message);
 #endif // lesson 11
     return cancelled_error();
 }
