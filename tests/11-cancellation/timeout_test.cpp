@@ -4,7 +4,7 @@
 // Test names, in all the files of tests/11-cancellation, start with the hole they pin, or a topic.
 // What the tests of each need besides it (`make check` shows a test waiting for a hole that does
 // not work rather than failing; `make test` checks this table against the exercise):
-//   wait_for needs await_within.
+//   wait_for needs await_within, shield_cancel.
 //   task_group needs child_done.
 //   cancel_anywhere needs await_within, shield_cancel.
 //   timeout, shield, cancel, http_timeouts need no hole.
