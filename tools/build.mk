@@ -14,7 +14,9 @@ MODE ?= release
 CXX ?= g++
 OUT := build/$(MODE)-$(notdir $(CXX))
 
-CXXFLAGS_release  := -O2 -g
+# No -g in release: debug info is a third of a test file's compile time (task_test.cpp, g++ 12:
+# 11.3 s with -g, 7.4 s without), and make test compiles ~80 trees. Debugging is MODE=debug's job.
+CXXFLAGS_release  := -O2
 CXXFLAGS_debug    := -O0 -g
 CXXFLAGS_sanitize := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
                      -fno-sanitize-recover=undefined
