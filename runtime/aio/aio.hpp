@@ -46,3 +46,9 @@
 #include "aio/timeout.hpp"
 #include "aio/wait_for.hpp"
 #endif // lesson 11
+#if AIO_LESSON >= 12
+#include "aio/file.hpp"
+#include "aio/net/getaddrinfo.hpp"
+#include "aio/thread_pool.hpp"
+#include "aio/to_thread.hpp"
+#endif // lesson 12

@@ -2,6 +2,10 @@
 #include "aio/event_loop.hpp"
 #include "aio/detail/loop_observer.hpp"
 #include "aio/not_implemented.hpp"
+#if AIO_LESSON >= 12
+#include "aio/detail/inbox.hpp"
+#include "aio/thread_pool.hpp"
+#endif // lesson 12
 
 #include <fcntl.h>
 #include <sys/epoll.h>
@@ -53,6 +57,23 @@ private:
     bool& stopping_;
 };
 
+#if AIO_LESSON >= 12
+// Lesson 12: records which thread runs the loop, for check_thread(): the address of a
+// thread_local variable is different in every thread, and costs nothing to take.
+class running_thread {
+public:
+    explicit running_thread(std::atomic<const void*>& slot) noexcept : slot_(slot) {
+        slot_.store(&running_loop, std::memory_order_relaxed);
+    }
+    ~running_thread() { slot_.store(nullptr, std::memory_order_relaxed); }
+    running_thread(const running_thread&) = delete;
+    running_thread& operator=(const running_thread&) = delete;
+
+private:
+    std::atomic<const void*>& slot_;
+};
+#endif // lesson 12
+
 } // namespace
 
 event_loop& get_running_loop() {
@@ -70,6 +91,20 @@ bool timer_handle::cancel() {
 event_loop::event_loop(clock_mode mode) : mode_(mode) {
     epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
     if (epoll_fd_ < 0) throw_os_error("epoll_create1");
+#if AIO_LESSON >= 12
+    // Lesson 12: the inbox's eventfd is in the epoll set from the start, but it is not a watched
+    // fd: it alone never keeps the loop from being idle (thread calls out do: see idle()).
+    try {
+        inbox_ = std::make_shared<detail::inbox>();
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.fd = inbox_->fd();
+        if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, inbox_->fd(), &ev) < 0) throw_os_error("epoll_ctl(eventfd)");
+    } catch (...) {
+        ::close(epoll_fd_);   // a constructor that throws gets no destructor
+        throw;
+    }
+#endif // lesson 12
 }
 
 #if AIO_LESSON >= 4
@@ -84,6 +119,13 @@ event_loop::~event_loop() {
     // early) are destroyed now, while the loop they are registered with still exists.
     detail::abandon_remaining_tasks(*this, "aio: an event loop was destroyed with a task that never finished");
 #endif // lesson 04
+#if AIO_LESSON >= 12
+    // Lesson 12: the default executor's threads are joined (a function still running there
+    // finishes first), then the inbox closes: what they posted meanwhile is dropped, and a thread
+    // of another executor that answers later finds the door shut.
+    default_executor_.reset();
+    inbox_->close();
+#endif // lesson 12
     ::close(epoll_fd_);
 }
 
@@ -104,6 +146,9 @@ void event_loop::run(ready_item& item) {
 // ANCHOR: call_soon
 void event_loop::call_soon(callback cb) {
     if (!cb) throw std::invalid_argument("call_soon: empty callback");
+#if AIO_LESSON >= 12
+    check_thread("call_soon");
+#endif // lesson 12
 #if AIO_EXERCISE == 1
     throw not_implemented("lesson 01, hole call_soon: append the callback to the back of ready_");
 #else
@@ -115,6 +160,9 @@ void event_loop::call_soon(callback cb) {
 #if AIO_LESSON >= 3
 void event_loop::call_soon(std::coroutine_handle<> coroutine) {
     if (!coroutine) throw std::invalid_argument("call_soon: null coroutine handle");
+#if AIO_LESSON >= 12
+    check_thread("call_soon");
+#endif // lesson 12
     ready_.emplace_back(coroutine);
 }
 #endif // lesson 03
@@ -131,6 +179,9 @@ timer_handle event_loop::call_later(duration delay, callback cb) {
 
 timer_handle event_loop::call_at(time_point when, callback cb) {
     if (!cb) throw std::invalid_argument("call_at: empty callback");
+#if AIO_LESSON >= 12
+    check_thread("call_at");
+#endif // lesson 12
 #if AIO_EXERCISE == 1
     (void)when;
     throw not_implemented("lesson 01, hole call_at: take a node from new_timer(), fill in when, "
@@ -209,6 +260,9 @@ bool event_loop::hung_up(int fd) const noexcept {
 void event_loop::watch(int fd, callback fd_watch::*slot, callback cb, const char* caller) {
     if (fd < 0) throw std::invalid_argument(std::string(caller) + ": invalid fd " + std::to_string(fd));
     if (!cb) throw std::invalid_argument(std::string(caller) + ": empty callback");
+#if AIO_LESSON >= 12
+    check_thread(caller);
+#endif // lesson 12
     if (static_cast<std::size_t>(fd) >= watches_.size()) {
         // Grow the table only for an fd that exists: a wild number is EBADF, not bad_alloc.
         if (::fcntl(fd, F_GETFD) < 0)
@@ -229,6 +283,9 @@ void event_loop::watch(int fd, callback fd_watch::*slot, callback cb, const char
 }
 
 bool event_loop::unwatch(int fd, callback fd_watch::*slot) {
+#if AIO_LESSON >= 12
+    check_thread("remove_reader/remove_writer");
+#endif // lesson 12
     if (fd < 0 || static_cast<std::size_t>(fd) >= watches_.size() || !(watches_[fd].*slot))
         return false;
     fd_watch& w = watches_[fd];
@@ -283,11 +340,19 @@ void event_loop::run_fd_callback(int fd, callback fd_watch::*slot) {
 
 void event_loop::stop() { stopping_ = true; }
 
-bool event_loop::idle() const { return ready_.empty() && timers_.empty() && watched_fds_ == 0; }
+bool event_loop::idle() const {
+#if AIO_LESSON >= 12
+    if (expecting_threads()) return false;
+#endif // lesson 12
+    return ready_.empty() && timers_.empty() && watched_fds_ == 0;
+}
 
 // Like asyncio, a stop() requested before the loop starts still lets it run one step.
 void event_loop::run_forever() {
     running_scope scope(this, running_, stopping_);
+#if AIO_LESSON >= 12
+    running_thread running_here(running_thread_);
+#endif // lesson 12
     do {
         if (idle() && !stopping_)
             throw std::runtime_error(
@@ -299,6 +364,9 @@ void event_loop::run_forever() {
 
 void event_loop::run_until_idle() {
     running_scope scope(this, running_, stopping_);
+#if AIO_LESSON >= 12
+    running_thread running_here(running_thread_);
+#endif // lesson 12
     while (!idle()) {
         run_once();
         if (stopping_) break;
@@ -309,6 +377,9 @@ void event_loop::run_until_idle() {
 // One step of the loop, in asyncio's order: I/O first, then timers, then the ready queue.
 void event_loop::run_once() {
     wait_for_events();
+#if AIO_LESSON >= 12
+    if (inbox_->has_mail()) take_threadsafe_calls();
+#endif // lesson 12
     move_due_timers_to_ready();
     run_ready();
 }
@@ -319,6 +390,13 @@ void event_loop::run_once() {
 // already ready. Ready fds put their callbacks on the ready queue.
 void event_loop::wait_for_events() {
     bool must_not_block = !ready_.empty() || stopping_;
+#if AIO_LESSON >= 12
+    must_not_block = must_not_block || inbox_->has_mail();
+    // A thread may answer while we wait: the virtual clock must not jump past its answer.
+    const bool only_timers_can_wake = watched_fds_ == 0 && !expecting_threads();
+#else
+    const bool only_timers_can_wake = watched_fds_ == 0;
+#endif // lesson 12
     if (must_not_block && watched_fds_ == 0) return;   // the hot path: no system call at all
 
     int timeout_ms = -1;                                // no timer: wait for I/O only
@@ -329,7 +407,7 @@ void event_loop::wait_for_events() {
         if (wait <= duration::zero()) {
             if (watched_fds_ == 0) return;   // a timer is due and no fd to poll: no system call
             timeout_ms = 0;
-        } else if (mode_ == clock_mode::virtual_time && watched_fds_ == 0) {
+        } else if (mode_ == clock_mode::virtual_time && only_timers_can_wake) {
             virtual_now_ = timers_.top()->when;   // nothing else can happen: jump
             return;
         } else {
@@ -356,6 +434,12 @@ void event_loop::wait_for_events() {
     }
     for (int i = 0; i < n; ++i) {
         int fd = events[i].data.fd;
+#if AIO_LESSON >= 12
+        if (fd == inbox_->fd()) {   // mail: run_once takes it, right after this
+            inbox_->clear_wakeup();
+            continue;
+        }
+#endif // lesson 12
 #if AIO_LESSON >= 9
         // Sticky: an edge-triggered reader hears of the peer's close once, maybe together with
         // the last bytes, and must not then wait for news that will never come.
@@ -424,5 +508,46 @@ void event_loop::run_ready() {
 #endif
 }
 // ANCHOR_END: run_ready
+
+#if AIO_LESSON >= 12
+// ---- other threads (lesson 12) -----------------------------------------------------------------
+
+// ANCHOR: call_soon_threadsafe
+void event_loop::call_soon_threadsafe(callback cb) {
+    if (!cb) throw std::invalid_argument("call_soon_threadsafe: empty callback");
+    if (!inbox_->post(cb)) throw std::runtime_error("call_soon_threadsafe: the event loop is closed");
+}
+
+// Mail goes to the back of the ready queue, in the order it was posted.
+void event_loop::take_threadsafe_calls() {
+    inbox_->take(mail_);
+    for (callback& cb : mail_) ready_.emplace_back(std::move(cb));
+    mail_.clear();
+}
+// ANCHOR_END: call_soon_threadsafe
+
+bool event_loop::expecting_threads() const noexcept { return inbox_->expected > 0; }
+
+thread_pool& event_loop::default_executor() {
+    check_thread("default_executor");
+    if (!default_executor_) default_executor_ = std::make_unique<thread_pool>();
+    return *default_executor_;
+}
+
+// asyncio's debug mode refuses a non-thread-safe call from a thread other than the loop's: such
+// a call would race with the loop on its unlocked data. We check always, as assert() does: unless
+// NDEBUG is defined. (One relaxed atomic load; a loop that is not running may be set up from
+// any thread.)
+void event_loop::check_thread(const char* caller) const {
+#ifndef NDEBUG
+    const void* runner = running_thread_.load(std::memory_order_relaxed);
+    if (runner != nullptr && runner != &running_loop)
+        throw std::logic_error(std::string(caller) + ": called from a thread that is not the "
+                               "event loop's (use call_soon_threadsafe)");
+#else
+    (void)caller;
+#endif
+}
+#endif // lesson 12
 
 } // namespace aio

@@ -41,6 +41,10 @@
 #if AIO_LESSON >= 9
 #include <memory>
 #endif // lesson 09
+#if AIO_LESSON >= 12
+#include <atomic>
+#include <type_traits>
+#endif // lesson 12
 
 namespace aio {
 
@@ -54,6 +58,14 @@ using duration = clock::duration;
 enum class clock_mode { real, virtual_time };
 
 class event_loop;
+#if AIO_LESSON >= 12
+class thread_pool;
+template <typename T>
+class task;
+namespace detail {
+class inbox;
+}
+#endif // lesson 12
 
 /// What `call_later` / `call_at` give back: a way to cancel the timer before it runs.
 /// A handle is a small value (copy it freely), but it must not outlive its loop.
@@ -139,6 +151,31 @@ public:
     /// edge reader was added? From then on a read never blocks: it returns the end, or fails.
     bool hung_up(int fd) const noexcept;
 #endif // lesson 09
+#if AIO_LESSON >= 12
+    /// Lesson 12: runs `cb` on the loop's thread in a later step — the one call of the loop that
+    /// any thread may make (asyncio's call_soon_threadsafe). It wakes a loop asleep in
+    /// epoll_wait at once; calls from one thread run in the order made. Once the loop is
+    /// destroyed it must not be called (keep the loop alive, as you would any object you share).
+    void call_soon_threadsafe(callback cb);
+
+    /// The thread pool that to_thread and run_in_executor use (made at first use, of
+    /// thread_pool::default_size() threads). The loop joins its threads before it goes: a
+    /// function still running there finishes first (asyncio.run's shutdown_default_executor).
+    thread_pool& default_executor();
+
+    /// A task that runs `fn(args...)` on the default executor and gives its result (asyncio's
+    /// loop.run_in_executor(None, fn, *args)). Defined in aio/to_thread.hpp.
+    template <typename F, typename... Args>
+        requires(!std::is_same_v<std::remove_cvref_t<F>, thread_pool>)
+    auto run_in_executor(F fn, Args... args);
+    /// The same on `executor`, which must outlive the task.
+    template <typename F, typename... Args>
+    auto run_in_executor(thread_pool& executor, F fn, Args... args);
+
+    /// (For to_thread.hpp.) The door other threads answer the loop through: shared, so that a
+    /// thread that finishes after the loop is gone finds it closed rather than freed.
+    const std::shared_ptr<detail::inbox>& inbox() const noexcept { return inbox_; }
+#endif // lesson 12
 
 private:
     friend class timer_handle;
@@ -197,6 +234,18 @@ private:
 #if AIO_LESSON >= 9
     std::shared_ptr<const void> alive_ = std::make_shared<char>();
 #endif // lesson 09
+#if AIO_LESSON >= 12
+    void take_threadsafe_calls();
+    bool expecting_threads() const noexcept;
+    void check_thread(const char* caller) const;
+
+    std::shared_ptr<detail::inbox> inbox_;
+    std::vector<callback> mail_;              // taken from the inbox, kept for its capacity
+    std::unique_ptr<thread_pool> default_executor_;
+    // Which thread runs the loop (the address of a thread_local of that thread), null when it is
+    // not running: for check_thread(), which other threads read, so atomic.
+    std::atomic<const void*> running_thread_{nullptr};
+#endif // lesson 12
 };
 
 /// The loop running on this thread (asyncio.get_running_loop). Throws std::runtime_error when

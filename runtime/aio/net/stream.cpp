@@ -6,6 +6,9 @@
 #include "aio/detail/current_task.hpp"
 #include "aio/timeout.hpp"
 #endif // lesson 11
+#if AIO_LESSON >= 12
+#include "aio/net/getaddrinfo.hpp"
+#endif // lesson 12
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -85,6 +88,15 @@ address resolve(const std::string& host, std::uint16_t port) {
     else v6->sin6_port = htons(port);
     return a;
 }
+
+#if AIO_LESSON >= 12
+// Lesson 12: the name's first address, looked up on a thread (getaddrinfo.hpp) unless it is a
+// literal or "localhost"; resolve() then only turns the numeric answer into a sockaddr.
+coroutine<address> lookup(std::string host, std::uint16_t port) {
+    std::vector<address_info> found = co_await getaddrinfo(std::move(host), port);
+    co_return resolve(found.front().host, port);
+}
+#endif // lesson 12
 
 std::string where(const std::string& host, std::uint16_t port) {
     return host + ":" + std::to_string(port);
@@ -470,7 +482,11 @@ coroutine<> stream::write(std::string bytes) {
 // ANCHOR: open_connection
 coroutine<stream> open_connection(std::string host, std::uint16_t port) {
     if (port == 0) throw std::invalid_argument("open_connection: port 0 (" + where(host, port) + ")");
+#if AIO_LESSON >= 12
+    address to = co_await lookup(host, port);
+#else
     address to = resolve(host, port);
+#endif // lesson 12
     stream s(new_socket(to.family()));   // owns the fd from here on: closed on any error
     if (::connect(s.fd(), to.get(), to.length) < 0) {
         if (errno != EINPROGRESS) throw_os_error(errno, "connect to " + where(host, port));
@@ -534,7 +550,11 @@ coroutine<> accept_loop(int listening, server::handler on_connection) {
 
 coroutine<server> start_server(server::handler on_connection, std::string host, std::uint16_t port) {
     if (!on_connection) throw std::invalid_argument("start_server: empty handler");
+#if AIO_LESSON >= 12
+    address at = co_await lookup(host, port);
+#else
     address at = resolve(host, port);
+#endif // lesson 12
     server s;
     s.fd_ = new_socket(at.family());
     int one = 1;   // restart at once on the same port, without waiting out TIME_WAIT

@@ -205,7 +205,11 @@ private:
 #endif // lesson 09
 
 /// Connects to host:port (asyncio.open_connection). `host` is an IPv4 or IPv6 literal or
+#if AIO_LESSON >= 12
+/// "localhost", or a name, looked up on a thread (lesson 12's getaddrinfo); the first address.
+#else
 /// "localhost"; any other name is looked up with a blocking getaddrinfo.
+#endif // lesson 12
 coroutine<stream> open_connection(std::string host, std::uint16_t port);
 
 // ANCHOR: server
