@@ -84,8 +84,8 @@ public:
     template <typename Promise>
     bool await_suspend(std::coroutine_handle<Promise> awaiting) {
         if (!begin_wait(task_of(awaiting))) return false;   // cancelled already: never submitted
-        event_loop& loop = get_running_loop();
-        auto call = std::make_shared<state>(std::move(*fn_), loop.inbox());
+        loop_ = &get_running_loop();
+        auto call = std::make_shared<state>(std::move(*fn_), loop_->inbox());
         call->awaiting = this;
         awaiting_ = awaiting;
         try {
@@ -146,7 +146,7 @@ private:
     // The task is cancelled while the thread call is out.
     void cancel() noexcept override {
         abandon();
-        get_running_loop().call_soon(awaiting_);
+        loop_->call_soon(awaiting_);
     }
 
     // Nobody will take the answer: a job not started yet will not start; one running finishes
@@ -160,6 +160,7 @@ private:
     }
 
     thread_pool& executor_;
+    event_loop* loop_ = nullptr;
     std::optional<F> fn_;   // moved into the record at the await
     std::shared_ptr<state> call_;
     std::coroutine_handle<> awaiting_;
@@ -179,6 +180,13 @@ coroutine<R> call_on(thread_pool& executor, Call call) {
     co_return co_await on_thread;
 }
 
+// The same on the default executor of the loop the coroutine runs on (known at its first step).
+template <typename R, typename Call>
+coroutine<R> call_on_default(Call call) {
+    thread_call<R, Call> on_thread(get_running_loop().default_executor(), std::move(call));
+    co_return co_await on_thread;
+}
+
 } // namespace detail
 
 // ANCHOR: to_thread
@@ -186,13 +194,17 @@ coroutine<R> call_on(thread_pool& executor, Call call) {
 /// or throws its exception (asyncio.to_thread). The function and the arguments are copied or
 /// moved in, so they may die before the call: pass std::ref to share something instead.
 /// Cancelling the await abandons the result; it cannot stop the thread.
+///
+/// With g++ 12, name a capturing lambda before you await it: `auto job = [p] { ... };
+/// co_await aio::to_thread(job);` — g++ 12 destroys a capturing lambda temporary inside a
+/// co_await expression twice (CODING.md; clang is fine). ASan builds catch it.
 template <typename F, typename... Args>
     requires std::invocable<std::decay_t<F>, std::decay_t<Args>...>
-coroutine<detail::thread_result_t<F, Args...>> to_thread(F fn, Args... args) {
-    using R = detail::thread_result_t<F, Args...>;
-    auto call = detail::bind_call(std::move(fn), std::move(args)...);
-    detail::thread_call<R, decltype(call)> on_thread(get_running_loop().default_executor(), std::move(call));
-    co_return co_await on_thread;
+coroutine<detail::thread_result_t<F, Args...>> to_thread(F&& fn, Args&&... args) {
+    // Not a coroutine itself: it binds the call into one callable, and the one coroutine frame
+    // (call_on_default's) holds just that.
+    return detail::call_on_default<detail::thread_result_t<F, Args...>>(
+        detail::bind_call(std::decay_t<F>(std::forward<F>(fn)), std::decay_t<Args>(std::forward<Args>(args))...));
 }
 // ANCHOR_END: to_thread
 
