@@ -12,7 +12,8 @@ COURSE := $(PYTHON) tools/course.py
 ifneq ($(FORCE),)
 FORCE_FLAG := --force
 endif
-MATRIX := release:clang++ debug:g++ debug:clang++ sanitize:g++ sanitize:clang++
+# tsan runs only the suites of the lessons with threads (tools/course.py's FIRST_THREADED_LESSON).
+MATRIX := release:clang++ debug:g++ debug:clang++ sanitize:g++ sanitize:clang++ tsan:g++ tsan:clang++
 
 FUZZ_SECONDS ?= 60
 
@@ -23,8 +24,9 @@ help:
 	@echo "make run [LESSON=NN]      build and run every lesson's example (one: beside CPython's output;"
 	@echo "                          your workspace's code if you have one, REFERENCE=1: the reference)"
 	@echo "make test                 build every lesson's snapshot and exercise, run every suite"
-	@echo "make test-matrix          the whole runtime's suites in debug, sanitizer and clang++ builds"
-	@echo "                          (MODE=release|debug|sanitize CXX=g++|clang++ choose one build)"
+	@echo "make test-matrix          the whole runtime's suites in debug, sanitizer and clang++ builds,"
+	@echo "                          the threaded lessons' (12 on) under ThreadSanitizer"
+	@echo "                          (MODE=release|debug|sanitize|tsan CXX=g++|clang++ choose one build)"
 	@echo "make bench                spawn, yield, timers, http, queue, lock, timeout beside Boost.Asio,"
 	@echo "                          asyncio, uvloop (never part of test)"
 	@echo "make fuzz [FUZZ_SECONDS=60]  libFuzzer over lesson 09's HTTP parsers (never part of test)"

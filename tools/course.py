@@ -48,6 +48,10 @@ WORKSPACE = ROOT / "workspace"
 TIMEOUT_S = int(os.environ.get("AIO_TEST_TIMEOUT", "180"))
 # The oracle for the examples: Debian's python3 (where python3-aiohttp lives), else ours.
 PYTHON = "/usr/bin/python3" if Path("/usr/bin/python3").exists() else sys.executable
+# Threads arrive in lesson 12 (to_thread, executors, call_soon_threadsafe): before it the runtime
+# runs on one thread and ThreadSanitizer has nothing to watch, so the tsan build runs the suites
+# of this lesson and the later ones only.
+FIRST_THREADED_LESSON = 12
 
 
 # ---- lessons, runtime files and holes -----------------------------------------------------------
@@ -261,13 +265,23 @@ class Outcome:
 
     @property
     def crashed(self) -> bool:   # killed by a signal, or a sanitizer report
-        return self.code is None or self.code < 0 or self.code > 1
+        # (A ThreadSanitizer report is looked for too: a TSAN_OPTIONS with exitcode=0 or
+        # halt_on_error=0 lets the binary end as if nothing happened.)
+        return (self.code is None or self.code < 0 or self.code > 1
+                or "WARNING: ThreadSanitizer:" in self.output)
+
+
+def sanitizer_env() -> dict[str, str]:
+    """ThreadSanitizer stops at its first report, as AddressSanitizer does: the binary dies
+    before doctest's summary, so a race is one failure and the tests after it count as nothing,
+    never as passes. A TSAN_OPTIONS of the caller's comes after ours and wins."""
+    return dict(os.environ, TSAN_OPTIONS=f"halt_on_error=1 {os.environ.get('TSAN_OPTIONS', '')}".strip())
 
 
 def run_binary(binary: Path, args: list[str] = (), cwd: Path = ROOT) -> Outcome:
     try:
         done = subprocess.run([str(binary), *args], cwd=cwd, capture_output=True, text=True,
-                              timeout=TIMEOUT_S, errors="replace")
+                              timeout=TIMEOUT_S, errors="replace", env=sanitizer_env())
     except subprocess.TimeoutExpired as e:
         out = (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
         return Outcome(None, out + f"\n*** timed out after {TIMEOUT_S} s: a lost wake-up hangs "
@@ -299,7 +313,7 @@ class Tally:
                 print("\n".join("        " + l for l in detail.rstrip().split("\n")[-60:]))
 
     def suite(self, outcome: Outcome, label: str) -> None:
-        ok = outcome.code == 0 and outcome.failed == 0 and outcome.passed > 0
+        ok = outcome.code == 0 and not outcome.crashed and outcome.failed == 0 and outcome.passed > 0
         if ok:
             self.passed += outcome.passed
             print(f"  ok    {label} ({outcome.passed} test cases)")
@@ -364,6 +378,14 @@ def compare_example(tally: Tally, b: "Build", l: Lesson, name: str = "example") 
 def cmd_test(args) -> int:
     b = Build(args.mode, args.cxx)
     all_lessons = lessons()
+    # The tsan build watches the threads: the reference's suites of the lessons that have them.
+    threaded = [l.dir for l in all_lessons
+                if l.number >= FIRST_THREADED_LESSON and any((ROOT / "tests" / l.dir).glob("*.cpp"))]
+    if args.reference_only and b.mode == "tsan" and not threaded:
+        print(f"== ThreadSanitizer ({b.cxx}): no suite of lesson {FIRST_THREADED_LESSON:02d} or later "
+              "(the lessons with threads) yet, nothing to run")
+        print("0 passed, 0 failed")
+        return 0
     generate_trees()
     if args.reference_only:
         targets = [b.target("reference", "test")]
@@ -378,7 +400,11 @@ def cmd_test(args) -> int:
     print(f"   built in {time.time() - started:.0f} s", flush=True)
 
     tally = Tally()
-    if args.reference_only:
+    if args.reference_only and b.mode == "tsan":
+        print(f"== the whole runtime, the lessons with threads ({b.mode}, {b.cxx})")
+        tally.suite(run_binary(b.out / "reference" / "test", [suite_filter(threaded)]),
+                    f"reference: suites {threaded[0][:2]}..{threaded[-1][:2]} under ThreadSanitizer")
+    elif args.reference_only:
         print(f"== the whole runtime ({b.mode}, {b.cxx})")
         tally.suite(run_binary(b.out / "reference" / "test"), "reference: every suite")
     else:
@@ -1435,7 +1461,7 @@ def main() -> int:
     r.add_argument("lesson", nargs="?")
     r.add_argument("--reference", action="store_true", help="the lesson's code, not your workspace's")
     for x in (t, r):
-        x.add_argument("--mode", default="release", choices=["release", "debug", "sanitize"])
+        x.add_argument("--mode", default="release", choices=["release", "debug", "sanitize", "tsan"])
         x.add_argument("--cxx", default="g++")
     sub.add_parser("readmes", help="regenerate the code in the lesson texts").add_argument(
         "--check", action="store_true")
