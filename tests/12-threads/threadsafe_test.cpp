@@ -7,6 +7,8 @@
 #include "support/no_leaks.hpp"
 
 #include <atomic>
+#include <exception>
+#include <functional>
 #include <chrono>
 #include <latch>
 #include <mutex>
@@ -45,16 +47,28 @@ TEST_CASE("call_soon_threadsafe: wakes a loop asleep in epoll_wait at once") {
         FAIL_CHECK("the loop slept until its 30 s timer: the call did not wake it");
         loop.stop();
     });
+    std::exception_ptr refused;
     std::thread caller([&] {
         std::this_thread::sleep_for(50ms);   // long enough for the loop to be in epoll_wait
-        loop.call_soon_threadsafe([&] {
-            woken = true;
-            loop.stop();
-        });
+        try {
+            loop.call_soon_threadsafe([&] {
+                woken = true;
+                loop.stop();
+            });
+        } catch (...) {
+            refused = std::current_exception();   // an exception may not leave a thread
+        }
     });
+    // A refused call cannot wake the loop: look every 10 ms, so that the test fails at once.
+    std::function<void()> watch = [&] {
+        if (refused) loop.stop();
+        else loop.call_later(10ms, watch);
+    };
+    loop.call_later(10ms, watch);
     const auto started = std::chrono::steady_clock::now();
     loop.run_forever();
     caller.join();
+    if (refused) std::rethrow_exception(refused);
     CHECK(woken);
     CHECK(std::chrono::steady_clock::now() - started < 10s);
 }
@@ -83,6 +97,11 @@ TEST_CASE("call_soon_threadsafe: 8 threads x 100,000 calls at once, every one de
             }
         });
     loop.call_later(60s, [&] { loop.stop(); });   // a lost call: fail rather than hang
+    std::function<void()> watch = [&] {   // a refused call: fail at once
+        if (failures.load() > 0) loop.stop();
+        else loop.call_later(10ms, watch);
+    };
+    loop.call_later(10ms, watch);
     go.count_down();
     loop.run_forever();
     for (std::thread& c : callers) c.join();

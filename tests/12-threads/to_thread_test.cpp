@@ -4,7 +4,10 @@
 // Test names, in all the files of tests/12-threads, start with the hole they pin, or a topic.
 // What the tests of each need besides it (`make check` shows a test waiting for a hole that does
 // not work rather than failing; `make test` checks this table against the exercise):
-//   to_thread, run_in_executor, getaddrinfo, open_file need post, work, run_on_thread.
+//   to_thread needs post, work, run_on_thread.
+//   run_in_executor needs post, work, run_on_thread.
+//   getaddrinfo needs post, work, run_on_thread.
+//   open_file needs post, work, run_on_thread.
 //   call_soon_threadsafe needs post.
 //   thread_pool needs work.
 //   thread_check needs no hole.
