@@ -8,6 +8,8 @@
 # (the whole runtime), or a learner's workspace (ws-NN). For a tree T built in mode M:
 #   build/M-CXX/T/test      doctest binary: T's runtime + the suites of lessons 01..NN
 #   build/M-CXX/T/example   lessons/NN-*/example.cpp built against T (a workspace's own copy)
+#   build/M-CXX/T/test-threaded  T's runtime + only the suites named in THREADED_SUITES (the tsan
+#                           build's: compiling the other suites under TSan would cost minutes of CI)
 # Header dependencies are tracked (-MMD), so only what changed is rebuilt.
 
 MODE ?= release
@@ -59,6 +61,9 @@ $(OUT)/$1/lib.a: $(patsubst $2/aio/%.cpp,$(OUT)/$1/lib/%.o,$(call runtime_srcs,$
 	$$(Q)rm -f $$@ && ar rcs $$@ $$^
 $(OUT)/$1/test: $(patsubst tests/%.cpp,$(OUT)/$1/tests/%.o,$(foreach l,$3,$(wildcard tests/$l/*.cpp))) \
                 $(OUT)/doctest_main.o $(OUT)/$1/lib.a
+	$$(Q)$$(CXX) $$^ $$(LDFLAGS) -o $$@
+$(OUT)/$1/test-threaded: $(patsubst tests/%.cpp,$(OUT)/$1/tests/%.o,$(foreach l,$(THREADED_SUITES),$(wildcard tests/$l/*.cpp))) \
+                         $(OUT)/doctest_main.o $(OUT)/$1/lib.a
 	$$(Q)$$(CXX) $$^ $$(LDFLAGS) -o $$@
 $(OUT)/$1/example: $(or $(wildcard $2/example.cpp),lessons/$4/example.cpp) $(OUT)/$1/lib.a
 	$$(Q)$$(CXX) $$(CXXFLAGS) -I$2 $$< $(OUT)/$1/lib.a $$(LDFLAGS) -o $$@

@@ -245,10 +245,10 @@ class Build:
     def target(self, tree: str, what: str) -> str:
         return str((self.out / tree / what).relative_to(ROOT))
 
-    def make(self, targets: list[str], quiet: bool = False) -> bool:
+    def make(self, targets: list[str], quiet: bool = False, threaded: list[str] = ()) -> bool:
         jobs = str(os.cpu_count() or 2)
         cmd = ["make", "-s", "--no-print-directory", "-f", "tools/build.mk", f"-j{jobs}",
-               f"MODE={self.mode}", f"CXX={self.cxx}", *targets]
+               f"MODE={self.mode}", f"CXX={self.cxx}", f"THREADED_SUITES={' '.join(threaded)}", *targets]
         done = subprocess.run(cmd, cwd=ROOT, capture_output=quiet, text=True)
         if quiet and done.returncode != 0:
             print(done.stdout[-6000:], done.stderr[-6000:], sep="\n")
@@ -387,14 +387,16 @@ def cmd_test(args) -> int:
         print("0 passed, 0 failed")
         return 0
     generate_trees()
-    if args.reference_only:
+    if args.reference_only and b.mode == "tsan":
+        targets = [b.target("reference", "test-threaded")]
+    elif args.reference_only:
         targets = [b.target("reference", "test")]
     else:
         targets = [b.target(t, what) for t in tree_names(all_lessons)
                    for what in (["test", *binaries(lesson(t[5:7]))] if t.startswith("snap-") else ["test"])]
     print(f"== building {len(targets)} binaries ({b.mode}, {b.cxx})", flush=True)
     started = time.time()
-    if not b.make(targets):
+    if not b.make(targets, threaded=threaded):
         print("build failed\n0 passed, 1 failed")
         return 1
     print(f"   built in {time.time() - started:.0f} s", flush=True)
@@ -402,7 +404,7 @@ def cmd_test(args) -> int:
     tally = Tally()
     if args.reference_only and b.mode == "tsan":
         print(f"== the whole runtime, the lessons with threads ({b.mode}, {b.cxx})")
-        tally.suite(run_binary(b.out / "reference" / "test", [suite_filter(threaded)]),
+        tally.suite(run_binary(b.out / "reference" / "test-threaded"),
                     f"reference: suites {threaded[0][:2]}..{threaded[-1][:2]} under ThreadSanitizer")
     elif args.reference_only:
         print(f"== the whole runtime ({b.mode}, {b.cxx})")
@@ -1377,7 +1379,7 @@ def cmd_install(args) -> int:
     return 0
 
 
-BENCHMARKS = ["spawn", "yield", "timers", "http", "queue", "lock", "timeout"]
+BENCHMARKS = ["spawn", "yield", "timers", "http", "queue", "lock", "timeout", "to_thread"]
 PEERS = ROOT.parent / "shared" / "peers"
 
 
