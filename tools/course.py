@@ -489,13 +489,13 @@ def cmd_run(args) -> int:
             a, c = ours.output.splitlines(), (theirs.stdout + theirs.stderr).splitlines()
             left_title = f"{'yours' if own else 'aio'} ({name}.cpp)"
             width = min(max([len(x) for x in a] + [len(left_title)]), 60)
-            a = [x if len(x) <= width else x[:width - 1] + "…" for x in a]   # one screen wide
             print(f"{left_title:<{width}} | CPython ({name}.py)")
             print(f"{'-' * width}-+-{'-' * 20}")
             for i in range(max(len(a), len(c))):
                 left, right = (a[i] if i < len(a) else ""), (c[i] if i < len(c) else "")
-                print(f"{left:<{width}} {'|' if left == right else '≠'} {right}")
-            print("same output" if a == c else "the outputs DIFFER")
+                shown = left if len(left) <= width else left[:width - 1] + "…"   # one screen wide
+                print(f"{shown:<{width}} {'|' if left == right else '≠'} {right}")
+            print("same output" if a == c else "the outputs DIFFER")   # compared whole, not as shown
             if ours.code != 0:
                 print(f"({name} exited with code {ours.code}; run it alone to see all it printed: "
                       f"{(b.out / tree[l.nn] / name).relative_to(ROOT)})")

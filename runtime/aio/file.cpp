@@ -69,7 +69,12 @@ int open_flags(const std::string& mode) {
 std::shared_ptr<open_file_record> open_on_thread(const std::string& path, int flags) {
     int fd = ::open(path.c_str(), flags, 0666);
     if (fd < 0) fail("open_file", path);
-    return std::make_shared<open_file_record>(fd, path);
+    try {
+        return std::make_shared<open_file_record>(fd, path);
+    } catch (...) {
+        ::close(fd);   // bad_alloc: the record never took it
+        throw;
+    }
 }
 
 // The calls below run on a thread, under the record's mutex.
@@ -140,23 +145,22 @@ coroutine<file> open_file(std::string path, std::string mode) {
     co_return file(std::move(record));
 }
 
+// Not coroutines: each binds the record at the call, so the call's coroutine does not depend on
+// this handle (moved, or gone, before the co_await) — and there is one frame per call, not two.
 coroutine<std::string> file::read() {
-    std::string data = co_await to_thread(detail::read_on_thread, checked(record_), std::size_t{0}, true);
-    co_return data;
+    return to_thread(detail::read_on_thread, checked(record_), std::size_t{0}, true);
 }
 
 coroutine<std::string> file::read(std::size_t n) {
-    std::string data = co_await to_thread(detail::read_on_thread, checked(record_), n, false);
-    co_return data;
+    return to_thread(detail::read_on_thread, checked(record_), n, false);
 }
 
 coroutine<std::size_t> file::write(std::string data) {
-    std::size_t written = co_await to_thread(detail::write_on_thread, checked(record_), std::move(data));
-    co_return written;
+    return to_thread(detail::write_on_thread, checked(record_), std::move(data));
 }
 
 coroutine<void> file::close() {
-    co_await to_thread(detail::close_on_thread, checked(record_));
+    return to_thread(detail::close_on_thread, checked(record_));
 }
 
 const std::string& file::path() const { return checked(record_)->path; }

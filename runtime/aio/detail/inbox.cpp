@@ -56,12 +56,6 @@ void inbox::take(std::vector<callback>& mail) {
 }
 // ANCHOR_END: take
 
-void inbox::clear_wakeup() noexcept {
-    std::uint64_t count;
-    while (::read(fd_, &count, sizeof count) < 0 && errno == EINTR) {
-    }
-}
-
 void inbox::close() noexcept {
     std::vector<callback> dropped;
     {

@@ -34,7 +34,8 @@ public:
     inbox(const inbox&) = delete;
     inbox& operator=(const inbox&) = delete;
 
-    /// The eventfd the loop watches: readable when mail has arrived.
+    /// The eventfd the loop watches, edge-triggered: each post that finds the inbox empty writes
+    /// to it, and each write wakes epoll_wait. Nobody reads it back: its counter only grows.
     int fd() const noexcept { return fd_; }
 
     /// Any thread: queues `cb` for the loop and wakes it. False, and `cb` left untouched, once
@@ -47,10 +48,6 @@ public:
     /// The loop's thread: swaps everything posted so far into `mail` (which must be empty), in
     /// the order it was posted.
     void take(std::vector<callback>& mail);
-
-    /// The loop's thread, when epoll reported fd(): resets the eventfd, so that it does not stay
-    /// readable (level-triggered) for mail that take() has already handed over.
-    void clear_wakeup() noexcept;
 
     /// The loop is going: later posts are refused; mail not taken yet is dropped.
     void close() noexcept;
