@@ -5,6 +5,7 @@
 
 #include "support/fds.hpp"
 #include "support/no_leaks.hpp"
+#include "support/process.hpp"
 #include "support/threads.hpp"
 
 #include <cerrno>
@@ -20,21 +21,10 @@ using aio_test::require_thread_answers;
 
 namespace {
 
-struct scratch_dir {
-    std::filesystem::path path;
-    scratch_dir() {
-        char name[] = "/tmp/aio-files-XXXXXX";
-        if (::mkdtemp(name) == nullptr) throw std::runtime_error("mkdtemp failed");
-        path = name;
-    }
-    ~scratch_dir() { std::filesystem::remove_all(path); }
+// A fresh directory under /tmp (support/process.hpp's), with a way to name a file in it.
+struct scratch_dir : temp_dir {
     std::string operator/(const std::string& name) const { return (path / name).string(); }
 };
-
-std::string contents(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 } // namespace
 
@@ -71,7 +61,7 @@ TEST_CASE("open_file: write, append, read all, read(n) to the end") {
         co_await chunks.close();   // twice: nothing more
     };
     aio::run(body(dir / "notes.txt"));
-    CHECK(contents(dir / "notes.txt") == "first line\nsecond line\n");
+    CHECK(read_file(dir / "notes.txt") == "first line\nsecond line\n");
     CHECK(open_fd_count() == fds);
 }
 
