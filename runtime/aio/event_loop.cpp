@@ -123,11 +123,12 @@ event_loop::~event_loop() {
     detail::abandon_remaining_tasks(*this, "aio: an event loop was destroyed with a task that never finished");
 #endif // lesson 04
 #if AIO_LESSON >= 12
-    // Lesson 12: the default executor's threads are joined (a function still running there
-    // finishes first), then the inbox closes: what they posted meanwhile is dropped, and a thread
-    // of another executor that answers later finds the door shut.
-    default_executor_.reset();
+    // Lesson 12: the inbox closes first, so that a function still running on a thread that
+    // posts to the loop, or waits for it, gets an error instead of waiting for a loop that will
+    // never run again; then the default executor's threads are joined (a function still running
+    // there finishes first). A thread of another executor that answers later finds the door shut.
     inbox_->close();
+    default_executor_.reset();
 #endif // lesson 12
     ::close(epoll_fd_);
 }
@@ -532,6 +533,51 @@ thread_pool& event_loop::default_executor() {
     check_thread("default_executor");
     if (!default_executor_) default_executor_ = std::make_unique<thread_pool>();
     return *default_executor_;
+}
+
+// asyncio.run's last step: the executor's threads are joined on a thread of their own, while
+// the loop runs the calls they still make. The loop waits for that thread's answer as for any
+// thread call (expected), so it is not idle until the threads are joined.
+void event_loop::shutdown_default_executor() {
+    if (running_) throw std::logic_error("shutdown_default_executor: the loop is running");
+    if (!default_executor_) return;
+    // Shared: if a callback throws out of run_until_idle, the answer may come after we are gone.
+    auto joined = std::make_shared<bool>(false);
+    thread_pool joiner(1);
+    joiner.submit([this, joined] {
+        default_executor_->shutdown();
+        call_soon_threadsafe([inbox = inbox_.get(), joined] {
+            *joined = true;
+            --inbox->expected;
+        });
+    });
+    ++inbox_->expected;
+    while (!*joined) run_until_idle();   // (again if something called stop())
+    default_executor_.reset();
+}
+
+keep_alive_token event_loop::keep_alive() {
+    check_thread("keep_alive");
+    ++inbox_->expected;
+    return keep_alive_token(inbox_);
+}
+
+keep_alive_token& keep_alive_token::operator=(keep_alive_token&& other) noexcept {
+    if (this != &other) {
+        release();
+        inbox_ = std::move(other.inbox_);
+    }
+    return *this;
+}
+
+// From any thread: the count is the loop's, so it goes down on the loop's thread, by mail (which
+// also wakes the loop to see it is idle now). A closed inbox refuses it: no loop to let go.
+void keep_alive_token::release() noexcept {
+    std::shared_ptr<detail::inbox> inbox = std::move(inbox_);
+    if (!inbox) return;
+    // Runs on the loop's thread, where the loop holds the inbox: a plain pointer will do.
+    std::function<void()> let_go = [box = inbox.get()] { --box->expected; };
+    inbox->post(let_go);
 }
 
 // asyncio's debug mode refuses a non-thread-safe call from a thread other than the loop's: such

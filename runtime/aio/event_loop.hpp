@@ -65,6 +65,26 @@ class task;
 namespace detail {
 class inbox;
 }
+
+/// Lesson 12: what event_loop::keep_alive() gives. While one exists, the loop is not idle: a
+/// thread of your own that will call call_soon_threadsafe holds one, so that the loop waits for
+/// it instead of finding nothing to do (to_thread's calls need none: the loop counts them). It
+/// may be released, or destroyed, on any thread, once; that wakes the loop to look again.
+class keep_alive_token {
+public:
+    keep_alive_token() noexcept = default;
+    keep_alive_token(keep_alive_token&& other) noexcept = default;
+    keep_alive_token& operator=(keep_alive_token&& other) noexcept;
+    ~keep_alive_token() { release(); }
+
+    /// Lets the loop go (if the loop is already gone, nothing happens).
+    void release() noexcept;
+
+private:
+    friend class event_loop;
+    explicit keep_alive_token(std::shared_ptr<detail::inbox> inbox) noexcept : inbox_(std::move(inbox)) {}
+    std::shared_ptr<detail::inbox> inbox_;
+};
 #endif // lesson 12
 
 /// What `call_later` / `call_at` give back: a way to cancel the timer before it runs.
@@ -162,13 +182,23 @@ public:
     /// thread_pool::default_size() threads). The loop joins its threads before it goes: a
     /// function still running there finishes first (asyncio.run's shutdown_default_executor).
     thread_pool& default_executor();
+    /// Joins the default executor's threads while the loop runs on, so that a function still
+    /// running there may call call_soon_threadsafe, and even wait for that call (asyncio.run
+    /// ends with loop.shutdown_default_executor() too; here it is a plain call, made while the
+    /// loop is not running: aio::run makes it once main is over). Nothing if there is none.
+    void shutdown_default_executor();
+
+    /// On the loop's thread: a token that keeps the loop from being idle until it is released,
+    /// on any thread (see keep_alive_token).
+    keep_alive_token keep_alive();
 
     /// A task that runs `fn(args...)` on the default executor and gives its result (asyncio's
     /// loop.run_in_executor(None, fn, *args)). Defined in aio/to_thread.hpp.
     template <typename F, typename... Args>
         requires(!std::is_same_v<std::remove_cvref_t<F>, thread_pool>)
     auto run_in_executor(F fn, Args... args);
-    /// The same on `executor`, which must outlive the task.
+    /// The same on `executor`. Both submit the job at the call, as asyncio does: the executor
+    /// may go before the task ends (a thread_pool's destructor waits for its queued jobs).
     template <typename F, typename... Args>
     auto run_in_executor(thread_pool& executor, F fn, Args... args);
 

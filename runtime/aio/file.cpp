@@ -3,6 +3,7 @@
 #include "aio/to_thread.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -66,9 +67,25 @@ int open_flags(const std::string& mode) {
     return flags | O_CLOEXEC;
 }
 
+// What Python's open() does after open(2): a directory opens for reading on Linux, but it is no
+// file (IsADirectoryError); an append mode starts at the end, for reading too ("a+").
+// 0, or what went wrong as an errno.
+int finish_open(int fd, int flags) {
+    struct stat st {};
+    if (::fstat(fd, &st) < 0) return errno;
+    if (S_ISDIR(st.st_mode)) return EISDIR;
+    if ((flags & O_APPEND) && ::lseek(fd, 0, SEEK_END) < 0) return errno;
+    return 0;
+}
+
 std::shared_ptr<open_file_record> open_on_thread(const std::string& path, int flags) {
     int fd = ::open(path.c_str(), flags, 0666);
     if (fd < 0) fail("open_file", path);
+    if (const int error = finish_open(fd, flags); error != 0) {
+        ::close(fd);
+        errno = error;
+        fail("open_file", path);
+    }
     try {
         return std::make_shared<open_file_record>(fd, path);
     } catch (...) {

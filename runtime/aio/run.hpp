@@ -97,6 +97,9 @@ T run(coroutine<T> main, clock_mode mode = clock_mode::real) {
 #if AIO_LESSON >= 4
     detail::cancel_remaining_tasks(loop);   // tasks still running when main is over
 #endif // lesson 04
+#if AIO_LESSON >= 12
+    loop.shutdown_default_executor();   // lesson 12: its threads may still call the loop
+#endif // lesson 12
     if (!driver.done())
         throw std::runtime_error("aio::run: the main coroutine is suspended, but nothing is "
                                  "scheduled that could ever resume it (a lost wake-up?)");

@@ -20,9 +20,10 @@
 //  * The loop waits for what it handed out: a loop with thread calls outstanding is not idle, and
 //    its default executor's threads are joined before it is destroyed.
 //
-// Where it differs from asyncio: run_in_executor gives a task (asyncio gives a future), whose job
-// is submitted when the task first runs, in the loop's next step, not at the call; the answer
-// resumes the coroutine in the step the loop receives it (asyncio takes one more step).
+// Where it differs from asyncio: run_in_executor gives a task (asyncio gives a future); its job is
+// submitted at the call, as asyncio's, and the executor must outlive the job (a thread_pool's
+// destructor runs what is queued, so destroying it first only blocks). The answer resumes the
+// coroutine in the step the loop receives it (asyncio takes one more step).
 #pragma once
 
 #include "aio/coroutine.hpp"
@@ -64,44 +65,45 @@ struct thread_call_state {
     std::optional<std::conditional_t<std::is_void_v<R>, bool, R>> value;   // written by the thread,
     std::exception_ptr error;                                               // read after the post
     std::shared_ptr<inbox> reply_to;
-    thread_call<R, F>* awaiting = nullptr;   // the loop's thread only: who waits, if anyone still
+    // The loop's thread only. The call is out until it is answered (deliver ran) or let go
+    // (abandon ran), whichever comes first; the other then does nothing.
+    bool answered = false;
+    bool let_go = false;
+    thread_call<R, F>* awaiting = nullptr;   // who is suspended on it, if anyone
 };
 
 // ANCHOR: thread_call
+// One call out on a thread: submitted when this object is made, awaited once.
 template <typename R, typename F>
 class thread_call final : public cancellable_await {
     using state = thread_call_state<R, F>;
 
 public:
-    thread_call(thread_pool& executor, F fn) : executor_(executor), fn_(std::move(fn)) {}
-    thread_call(const thread_call&) = delete;   // the record points at this very object
-    thread_call& operator=(const thread_call&) = delete;
-    // A frame destroyed while it waits (at the end of aio::run) abandons the call.
+    /// Makes the record and submits the job to `executor` now; its answer comes to `loop`.
+    thread_call(event_loop& loop, thread_pool& executor, F fn)
+        : loop_(&loop), call_(std::make_shared<state>(std::move(fn), loop.inbox())) {
+        executor.submit([call = call_] { run_on_thread(call); });   // if this throws, nothing is out
+        ++call_->reply_to->expected;   // the loop now waits for an answer through its inbox
+    }
+    // Movable until it is awaited (into a coroutine's frame); the record then points at it.
+    thread_call(thread_call&& other) noexcept : loop_(other.loop_), call_(std::move(other.call_)) {}
+    thread_call& operator=(thread_call&&) = delete;
+    // Destroyed without taking the answer (a frame destroyed at the end of aio::run, a task
+    // cancelled before its first step): the call is let go.
     ~thread_call() { abandon(); }
 
-    bool await_ready() const noexcept { return false; }
+    bool await_ready() const noexcept { return call_->answered; }
 
     template <typename Promise>
     bool await_suspend(std::coroutine_handle<Promise> awaiting) {
-        if (!begin_wait(task_of(awaiting))) return false;   // cancelled already: never submitted
-        loop_ = &get_running_loop();
-        auto call = std::make_shared<state>(std::move(*fn_), loop_->inbox());
-        call->awaiting = this;
+        if (!begin_wait(task_of(awaiting))) return false;   // cancelled already
         awaiting_ = awaiting;
-        try {
-            executor_.submit([call] { run_on_thread(call); });
-        } catch (...) {
-            if (waiting_task_) waiting_task_->suspended_in = nullptr;   // not suspended after all
-            throw;
-        }
-        call_ = std::move(call);
-        ++call_->reply_to->expected;   // the loop now waits for an answer through its inbox
+        call_->awaiting = this;
         return true;
     }
 
     R await_resume() {
-        end_wait();   // cancelled meanwhile: cancelled_error
-        if (!call_) throw std::logic_error("to_thread: resumed without an answer");
+        end_wait();   // cancelled meanwhile: cancelled_error (the destructor lets the call go)
         std::shared_ptr<state> call = std::move(call_);
         if (call->error) std::rethrow_exception(call->error);
         if constexpr (!std::is_void_v<R>) return std::move(*call->value);
@@ -120,11 +122,12 @@ private:
         int expected = state::queued;
         if (!call->stage.compare_exchange_strong(expected, state::running)) return;   // abandoned
         try {
+            F fn = std::move(call->fn);   // ours: what it captured dies here, on this thread
             if constexpr (std::is_void_v<R>) {
-                std::invoke(std::move(call->fn));
+                std::invoke(std::move(fn));
                 call->value.emplace(true);
             } else {
-                call->value.emplace(std::invoke(std::move(call->fn)));
+                call->value.emplace(std::invoke(std::move(fn)));
             }
         } catch (...) {
             call->error = std::current_exception();
@@ -134,35 +137,35 @@ private:
 #endif
     }
 
-    // On the loop's thread, a step after the thread posted: resume whoever still waits.
+    // On the loop's thread, a step after the thread posted: the call is answered; resume whoever
+    // waits for it (nobody yet: await_ready sees the answer).
     static void deliver(state& call) {
-        thread_call* waiter = std::exchange(call.awaiting, nullptr);
-        if (waiter == nullptr) return;   // abandoned while the thread ran: the answer is dropped
+        if (call.let_go) return;   // abandoned while the thread ran: the answer is dropped
+        call.answered = true;
         --call.reply_to->expected;
-        waiter->resume_now(waiter->awaiting_);
+        if (thread_call* waiter = std::exchange(call.awaiting, nullptr)) waiter->resume_now(waiter->awaiting_);
     }
 // ANCHOR_END: thread_call
 
-    // The task is cancelled while the thread call is out.
+    // The task is cancelled while it waits for the call.
     void cancel() noexcept override {
         abandon();
         loop_->call_soon(awaiting_);
     }
 
     // Nobody will take the answer: a job not started yet will not start; one running finishes
-    // on its thread and its answer is dropped (deliver finds nobody waiting).
+    // on its thread and its answer is dropped (deliver finds the call let go).
     void abandon() noexcept {
-        if (!call_ || call_->awaiting != this) return;
+        if (!call_ || call_->answered || call_->let_go) return;
+        call_->let_go = true;
         call_->awaiting = nullptr;
         --call_->reply_to->expected;
         int expected = state::queued;
         call_->stage.compare_exchange_strong(expected, state::abandoned);
     }
 
-    thread_pool& executor_;
-    event_loop* loop_ = nullptr;
-    std::optional<F> fn_;   // moved into the record at the await
-    std::shared_ptr<state> call_;
+    event_loop* loop_;
+    std::shared_ptr<state> call_;   // null once the answer is taken
     std::coroutine_handle<> awaiting_;
 };
 
@@ -174,17 +177,19 @@ auto bind_call(F fn, Args... args) {
     };
 }
 
+// A call already out, awaited by a coroutine (run_in_executor's task).
 template <typename R, typename Call>
-coroutine<R> call_on(thread_pool& executor, Call call) {
-    thread_call<R, Call> on_thread(executor, std::move(call));
-    co_return co_await on_thread;
+coroutine<R> await_call(thread_call<R, Call> call) {
+    co_return co_await call;
 }
 
-// The same on the default executor of the loop the coroutine runs on (known at its first step).
+// The call made at the coroutine's first step, on the default executor of the loop it runs on
+// (to_thread: nothing happens until it is awaited, as with any coroutine).
 template <typename R, typename Call>
-coroutine<R> call_on_default(Call call) {
-    thread_call<R, Call> on_thread(get_running_loop().default_executor(), std::move(call));
-    co_return co_await on_thread;
+coroutine<R> call_on_default(Call fn) {
+    event_loop& loop = get_running_loop();
+    thread_call<R, Call> call(loop, loop.default_executor(), std::move(fn));
+    co_return co_await call;
 }
 
 } // namespace detail
@@ -217,8 +222,10 @@ auto event_loop::run_in_executor(F fn, Args... args) {
 template <typename F, typename... Args>
 auto event_loop::run_in_executor(thread_pool& executor, F fn, Args... args) {
     using R = detail::thread_result_t<F, Args...>;
-    return create_task(detail::call_on<R>(executor, detail::bind_call(std::move(fn), std::move(args)...)),
-                       *this);
+    using call_t = decltype(detail::bind_call(std::move(fn), std::move(args)...));
+    // Submitted now, as asyncio does: the executor may be gone before the task's first step.
+    detail::thread_call<R, call_t> call(*this, executor, detail::bind_call(std::move(fn), std::move(args)...));
+    return create_task(detail::await_call<R>(std::move(call)), *this);
 }
 
 } // namespace aio

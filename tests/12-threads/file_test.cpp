@@ -28,7 +28,7 @@ struct scratch_dir : temp_dir {
 
 } // namespace
 
-TEST_CASE("open_file: write, append, read all, read(n) to the end") {
+TEST_CASE("open_file: write, append (\"a+\" starts at the end), read all, read(n) to the end") {
     require_thread_answers();
     no_leaks check;
     scratch_dir dir;
@@ -42,6 +42,10 @@ TEST_CASE("open_file: write, append, read all, read(n) to the end") {
         aio::file more = co_await aio::open_file(path, "a");
         co_await more.write("second line\n");
         co_await more.close();
+        aio::file both = co_await aio::open_file(path, "a+");
+        std::string at_end = co_await both.read();
+        CHECK(at_end.empty());   // "a+" starts at the end, as Python's open()
+        co_await both.close();
 
         aio::file in = co_await aio::open_file(path);   // "r"
         std::string all = co_await in.read();
@@ -112,7 +116,7 @@ TEST_CASE("open_file: a 100 MB file read in 1 MiB chunks while another task keep
 }
 
 TEST_CASE("open_file: a missing file is std::system_error(ENOENT) naming the path; a bad mode "
-          "is std::invalid_argument; an existing file with \"x\" is EEXIST") {
+          "is std::invalid_argument; an existing file with \"x\" is EEXIST; a directory is EISDIR") {
     require_thread_answers();
     no_leaks check;
     scratch_dir dir;
@@ -146,6 +150,18 @@ TEST_CASE("open_file: a missing file is std::system_error(ENOENT) naming the pat
             code = e.code().value();
         }
         CHECK(code == EEXIST);
+        // A directory opens on Linux, but Python's open() refuses it: IsADirectoryError.
+        const std::string directory = existing.substr(0, existing.rfind('/'));
+        code = 0;
+        what.clear();
+        try {
+            co_await aio::open_file(directory);
+        } catch (const std::system_error& e) {
+            code = e.code().value();
+            what = e.what();
+        }
+        CHECK(code == EISDIR);
+        CHECK(what.find(directory) != std::string::npos);
     };
     aio::run(body(dir / "no-such-file.txt", dir / "made.txt"));
 }

@@ -6,10 +6,14 @@
 #include "support/fds.hpp"
 #include "support/no_leaks.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <chrono>
 #include <exception>
 #include <functional>
-#include <chrono>
+#include <memory>
 #include <latch>
 #include <mutex>
 #include <stdexcept>
@@ -42,11 +46,15 @@ void on_another_thread(F body) {
 TEST_CASE("call_soon_threadsafe: wakes a loop asleep in epoll_wait at once") {
     aio::event_loop loop;   // the real clock
     bool woken = false;
-    // The only other way out: a timer 30 s ahead, which fails the test.
+    // The loop sleeps in epoll_wait with nothing to wake it but the call itself, a timer 30 s
+    // ahead (which fails the test), or a refused call, reported through a pipe (no polling).
     loop.call_later(30s, [&] {
         FAIL_CHECK("the loop slept until its 30 s timer: the call did not wake it");
         loop.stop();
     });
+    int refusal[2];
+    REQUIRE(::pipe2(refusal, O_CLOEXEC) == 0);
+    loop.add_reader(refusal[0], [&] { loop.stop(); });
     std::exception_ptr refused;
     std::thread caller([&] {
         std::this_thread::sleep_for(50ms);   // long enough for the loop to be in epoll_wait
@@ -57,20 +65,54 @@ TEST_CASE("call_soon_threadsafe: wakes a loop asleep in epoll_wait at once") {
             });
         } catch (...) {
             refused = std::current_exception();   // an exception may not leave a thread
+            const char byte = 1;
+            (void)!::write(refusal[1], &byte, 1);
         }
     });
-    // A refused call cannot wake the loop: look every 10 ms, so that the test fails at once.
-    std::function<void()> watch = [&] {
-        if (refused) loop.stop();
-        else loop.call_later(10ms, watch);
-    };
-    loop.call_later(10ms, watch);
     const auto started = std::chrono::steady_clock::now();
     loop.run_forever();
     caller.join();
+    loop.remove_reader(refusal[0]);
+    ::close(refusal[0]);
+    ::close(refusal[1]);
     if (refused) std::rethrow_exception(refused);
     CHECK(woken);
     CHECK(std::chrono::steady_clock::now() - started < 10s);
+}
+
+TEST_CASE("call_soon_threadsafe: a thread of your own holds a keep_alive_token: the loop waits "
+          "for it until it is released") {
+    no_leaks check;
+    // main waits for an event that a thread of its own sets (or not) through the loop.
+    auto main_waiting_for = [](bool set_it, std::thread* helper, std::atomic<bool>* released) -> aio::coroutine<> {
+        aio::event_loop& loop = aio::get_running_loop();
+        auto done = std::make_shared<aio::event>();
+        *helper = std::thread([&loop, done, set_it, released, held = loop.keep_alive()]() mutable {
+            std::this_thread::sleep_for(20ms);   // the loop has nothing else to do meanwhile
+            if (set_it) loop.call_soon_threadsafe([done] { done->set(); });
+            released->store(true);
+            held.release();   // the last use of the loop by this thread
+        });
+        co_await done->wait();
+    };
+    std::thread helper;
+    std::atomic<bool> released{false};
+    aio::run(main_waiting_for(true, &helper, &released));
+    helper.join();
+    CHECK(released.load());
+
+    // A thread that lets go without calling: main waits for nothing now, which aio::run reports,
+    // but only once the token is released (without one, at once).
+    released = false;
+    std::string error;
+    try {
+        aio::run(main_waiting_for(false, &helper, &released));
+    } catch (const std::runtime_error& e) {
+        error = e.what();
+        CHECK(released.load());
+    }
+    helper.join();
+    CHECK(error.find("lost wake-up") != std::string::npos);
 }
 
 TEST_CASE("call_soon_threadsafe: 8 threads x 100,000 calls at once, every one delivered, each "

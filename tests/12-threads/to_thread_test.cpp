@@ -26,6 +26,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <latch>
 #include <memory>
 #include <stdexcept>
@@ -272,6 +273,89 @@ async def main():
     print("pool shut down")
 
 asyncio.run(main())
+)py"));
+}
+
+TEST_CASE("run_in_executor: the job is submitted at the call, as in CPython: the pool may go "
+          "before the task runs (its destructor runs the job)") {
+    require_thread_answers();
+    no_leaks check;
+    log_t log;
+    auto body = [](log_t* log) -> aio::coroutine<> {
+        aio::event_loop& loop = aio::get_running_loop();
+        aio::task<int> answer;
+        {
+            aio::thread_pool pool(1);   // Python's `with ThreadPoolExecutor(1) as pool:`
+            answer = loop.run_in_executor(pool, [](int n) { return n * 6; }, 7);
+        }
+        // The job ran on its thread, but the loop has not taken the answer yet.
+        log->push_back(answer.done() ? "True" : "False");
+        int got = co_await answer;
+        log->push_back(std::to_string(got));
+    };
+    aio::run(body(&log));
+    CHECK(lines_of(log) == cpython_prints(R"py(
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
+async def main():
+    loop = asyncio.get_running_loop()
+    with ThreadPoolExecutor(1) as pool:
+        answer = loop.run_in_executor(pool, lambda n: n * 6, 7)
+    print(answer.done())
+    print(await answer)
+
+asyncio.run(main())
+)py"));
+}
+
+TEST_CASE("to_thread: at the end of aio::run the loop runs on while its executor's threads are "
+          "joined: a function still running may call the loop and wait for it, as in CPython") {
+    require_thread_answers();
+    no_leaks check;
+    auto answered = std::make_shared<std::atomic<bool>>(false);
+    auto body = [](std::shared_ptr<std::atomic<bool>> answered) -> aio::coroutine<> {
+        aio::event_loop& loop = aio::get_running_loop();
+        auto started = std::make_shared<std::latch>(1);
+        // Calls back into the loop and waits for that call, after main is over.
+        auto call_back = [&loop, started, answered] {
+            started->count_down();
+            std::this_thread::sleep_for(20ms);   // main returns meanwhile
+            auto ran = std::make_shared<std::promise<void>>();
+            std::future<void> ran_future = ran->get_future();
+            loop.call_soon_threadsafe([ran] { ran->set_value(); });
+            // A loop that no longer runs would drop the call (the future breaks), or never run it.
+            if (ran_future.wait_for(10s) == std::future_status::ready) {
+                ran_future.get();
+                answered->store(true);
+            }
+        };
+        aio::create_task(aio::to_thread(call_back));
+        auto wait_started = [started] { started->wait(); };
+        co_await aio::to_thread(wait_started);
+    };
+    aio::run(body(answered));
+    CHECK(lines_of({answered->load() ? "answered True" : "answered False"}) == cpython_prints(R"py(
+import asyncio, threading, time
+
+answered = False
+
+async def main():
+    loop = asyncio.get_running_loop()
+    started = threading.Event()
+    def call_back():
+        global answered
+        started.set()
+        time.sleep(0.02)
+        ran = threading.Event()
+        loop.call_soon_threadsafe(ran.set)
+        if ran.wait(10):
+            answered = True
+    asyncio.create_task(asyncio.to_thread(call_back))
+    await asyncio.to_thread(started.wait)
+
+asyncio.run(main())
+print("answered", answered)
 )py"));
 }
 
