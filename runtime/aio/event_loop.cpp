@@ -541,6 +541,10 @@ thread_pool& event_loop::default_executor() {
 void event_loop::shutdown_default_executor() {
     if (running_) throw std::logic_error("shutdown_default_executor: the loop is running");
     if (!default_executor_) return;
+    if (default_executor_->workers() == 0) {   // never started a thread: nothing to wait for
+        default_executor_.reset();
+        return;
+    }
     // Shared: if a callback throws out of run_until_idle, the answer may come after we are gone.
     auto joined = std::make_shared<bool>(false);
     thread_pool joiner(1);

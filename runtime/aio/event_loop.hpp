@@ -196,11 +196,11 @@ public:
     /// loop.run_in_executor(None, fn, *args)). Defined in aio/to_thread.hpp.
     template <typename F, typename... Args>
         requires(!std::is_same_v<std::remove_cvref_t<F>, thread_pool>)
-    auto run_in_executor(F fn, Args... args);
+    auto run_in_executor(F&& fn, Args&&... args);
     /// The same on `executor`. Both submit the job at the call, as asyncio does: the executor
     /// may go before the task ends (a thread_pool's destructor waits for its queued jobs).
     template <typename F, typename... Args>
-    auto run_in_executor(thread_pool& executor, F fn, Args... args);
+    auto run_in_executor(thread_pool& executor, F&& fn, Args&&... args);
 
     /// (For to_thread.hpp.) The door other threads answer the loop through: shared, so that a
     /// thread that finishes after the loop is gone finds it closed rather than freed.

@@ -73,24 +73,31 @@ struct thread_call_state {
 };
 
 // ANCHOR: thread_call
-// One call out on a thread: submitted when this object is made, awaited once.
+// One call on a thread: made (the record), started (submitted), awaited once.
 template <typename R, typename F>
 class thread_call final : public cancellable_await {
     using state = thread_call_state<R, F>;
 
 public:
-    /// Makes the record and submits the job to `executor` now; its answer comes to `loop`.
-    thread_call(event_loop& loop, thread_pool& executor, F fn)
-        : loop_(&loop), call_(std::make_shared<state>(std::move(fn), loop.inbox())) {
-        executor.submit([call = call_] { run_on_thread(call); });   // if this throws, nothing is out
-        ++call_->reply_to->expected;   // the loop now waits for an answer through its inbox
-    }
+    /// Makes the record, with `fn` moved in; the answer will come to `loop`.
+    thread_call(event_loop& loop, F&& fn)
+        : loop_(&loop), call_(std::make_shared<state>(std::move(fn), loop.inbox())) {}
     // Movable until it is awaited (into a coroutine's frame); the record then points at it.
-    thread_call(thread_call&& other) noexcept : loop_(other.loop_), call_(std::move(other.call_)) {}
+    thread_call(thread_call&& other) noexcept
+        : loop_(other.loop_), call_(std::move(other.call_)), out_(other.out_) {}
     thread_call& operator=(thread_call&&) = delete;
     // Destroyed without taking the answer (a frame destroyed at the end of aio::run, a task
     // cancelled before its first step): the call is let go.
     ~thread_call() { abandon(); }
+
+    /// Submits the job to `executor`. Separate from the constructor, so that the caller's
+    /// temporaries (moved-from copies of the function) are gone first: from the submit on, the
+    /// loop touches nothing of the call but the record's loop-only fields.
+    void start(thread_pool& executor) {
+        executor.submit([call = call_] { run_on_thread(call); });   // if this throws, nothing is out
+        out_ = true;
+        ++call_->reply_to->expected;   // the loop now waits for an answer through its inbox
+    }
 
     bool await_ready() const noexcept { return call_->answered; }
 
@@ -156,7 +163,7 @@ private:
     // Nobody will take the answer: a job not started yet will not start; one running finishes
     // on its thread and its answer is dropped (deliver finds the call let go).
     void abandon() noexcept {
-        if (!call_ || call_->answered || call_->let_go) return;
+        if (!out_ || !call_ || call_->answered || call_->let_go) return;
         call_->let_go = true;
         call_->awaiting = nullptr;
         --call_->reply_to->expected;
@@ -166,15 +173,22 @@ private:
 
     event_loop* loop_;
     std::shared_ptr<state> call_;   // null once the answer is taken
+    bool out_ = false;              // started
     std::coroutine_handle<> awaiting_;
 };
 
 // `fn(args...)` as one callable, owning copies of everything (it runs later, elsewhere).
 template <typename F, typename... Args>
-auto bind_call(F fn, Args... args) {
-    return [fn = std::move(fn), ... args = std::move(args)]() mutable -> thread_result_t<F, Args...> {
+auto bind_call(F&& fn, Args&&... args) {
+    return [fn = std::forward<F>(fn), ... args = std::forward<Args>(args)]() mutable -> thread_result_t<F, Args...> {
         return std::invoke(std::move(fn), std::move(args)...);
     };
+}
+
+// (Names the type of bind_call's lambda for us.)
+template <typename R, typename Call>
+thread_call<R, Call> make_thread_call(event_loop& loop, Call&& fn) {
+    return thread_call<R, Call>(loop, std::move(fn));
 }
 
 // A call already out, awaited by a coroutine (run_in_executor's task).
@@ -188,7 +202,8 @@ coroutine<R> await_call(thread_call<R, Call> call) {
 template <typename R, typename Call>
 coroutine<R> call_on_default(Call fn) {
     event_loop& loop = get_running_loop();
-    thread_call<R, Call> call(loop, loop.default_executor(), std::move(fn));
+    thread_call<R, Call> call(loop, std::move(fn));
+    call.start(loop.default_executor());
     co_return co_await call;
 }
 
@@ -209,22 +224,21 @@ coroutine<detail::thread_result_t<F, Args...>> to_thread(F&& fn, Args&&... args)
     // Not a coroutine itself: it binds the call into one callable, and the one coroutine frame
     // (call_on_default's) holds just that.
     return detail::call_on_default<detail::thread_result_t<F, Args...>>(
-        detail::bind_call(std::decay_t<F>(std::forward<F>(fn)), std::decay_t<Args>(std::forward<Args>(args))...));
+        detail::bind_call(std::forward<F>(fn), std::forward<Args>(args)...));
 }
 // ANCHOR_END: to_thread
 
 template <typename F, typename... Args>
     requires(!std::is_same_v<std::remove_cvref_t<F>, thread_pool>)
-auto event_loop::run_in_executor(F fn, Args... args) {
-    return run_in_executor(default_executor(), std::move(fn), std::move(args)...);
+auto event_loop::run_in_executor(F&& fn, Args&&... args) {
+    return run_in_executor(default_executor(), std::forward<F>(fn), std::forward<Args>(args)...);
 }
 
 template <typename F, typename... Args>
-auto event_loop::run_in_executor(thread_pool& executor, F fn, Args... args) {
+auto event_loop::run_in_executor(thread_pool& executor, F&& fn, Args&&... args) {
     using R = detail::thread_result_t<F, Args...>;
-    using call_t = decltype(detail::bind_call(std::move(fn), std::move(args)...));
-    // Submitted now, as asyncio does: the executor may be gone before the task's first step.
-    detail::thread_call<R, call_t> call(*this, executor, detail::bind_call(std::move(fn), std::move(args)...));
+    auto call = detail::make_thread_call<R>(*this, detail::bind_call(std::forward<F>(fn), std::forward<Args>(args)...));
+    call.start(executor);   // now, as asyncio does: the executor may go before the task's first step
     return create_task(detail::await_call<R>(std::move(call)), *this);
 }
 

@@ -5,6 +5,7 @@
 
 #include "support/fds.hpp"
 #include "support/no_leaks.hpp"
+#include "support/threads.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -82,6 +83,7 @@ TEST_CASE("call_soon_threadsafe: wakes a loop asleep in epoll_wait at once") {
 
 TEST_CASE("call_soon_threadsafe: a thread of your own holds a keep_alive_token: the loop waits "
           "for it until it is released") {
+    aio_test::require_threadsafe_calls_arrive();   // its thread's token must reach the loop
     no_leaks check;
     // main waits for an event that a thread of its own sets (or not) through the loop.
     auto main_waiting_for = [](bool set_it, std::thread* helper, std::atomic<bool>* released) -> aio::coroutine<> {
