@@ -38,6 +38,14 @@ WARNINGS := -Wall -Wextra -Wpedantic $(if $(filter true,$(CI)),-Werror)
 CXXFLAGS := -std=c++20 $(CXXFLAGS_$(MODE)) $(WARNINGS) -MMD -MP $(EXTRA_CXXFLAGS)
 LDFLAGS  := $(filter -fsanitize=%,$(CXXFLAGS_$(MODE)))
 
+# $(call compile,flags): $< to $@. In release, through tools/cached-compile: the trees of make
+# test share most of their files, and an object compiled once is copied to the others.
+ifeq ($(MODE),release)
+compile = tools/cached-compile $@ $(CXX) $1 $<
+else
+compile = $(CXX) $1 -c $< -o $@
+endif
+
 LESSON_DIRS := $(sort $(notdir $(wildcard lessons/[0-9][0-9]-*)))
 # number("03-await") = 3
 number = $(patsubst 0%,%,$(firstword $(subst -, ,$1)))
@@ -52,10 +60,10 @@ runtime_srcs = $(sort $(shell find $1/aio -name '*.cpp' 2>/dev/null))
 define tree_rules
 $(OUT)/$1/lib/%.o: $2/aio/%.cpp
 	@mkdir -p $$(@D)
-	$$(Q)$$(CXX) $$(CXXFLAGS) -I$2 -c $$< -o $$@
+	$$(Q)$$(call compile,$$(CXXFLAGS) -I$2)
 $(OUT)/$1/tests/%.o: tests/%.cpp
 	@mkdir -p $$(@D)
-	$$(Q)$$(CXX) $$(CXXFLAGS) -I$2 -Itests -c $$< -o $$@
+	$$(Q)$$(call compile,$$(CXXFLAGS) -I$2 -Itests)
 $(OUT)/$1/lib.a: $(patsubst $2/aio/%.cpp,$(OUT)/$1/lib/%.o,$(call runtime_srcs,$2))
 	@mkdir -p $$(@D)
 	$$(Q)rm -f $$@ && ar rcs $$@ $$^
