@@ -20,7 +20,10 @@ OUT := build/$(MODE)-$(notdir $(CXX))
 # 11.3 s with -g, 7.4 s without), and make test compiles ~80 trees. Debugging is MODE=debug's job.
 CXXFLAGS_release  := -O2
 CXXFLAGS_debug    := -O0 -g
-CXXFLAGS_sanitize := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+# The sanitizer modes keep line tables only (-g1): their reports still name file and line, and
+# g++ compiles a test file a third faster than with -g (task_test.cpp under ASan: 29.8 s -> 18.9 s;
+# clang++ 16.3 s -> 14.5 s). Full debug info, for gdb, is MODE=debug's.
+CXXFLAGS_sanitize := -O1 -g1 -fno-omit-frame-pointer -fsanitize=address,undefined \
                      -fno-sanitize-recover=undefined
 # clang 14's -fsanitize=function (part of "undefined") cannot compile coroutines: "Cannot
 # represent a difference across sections". Everything else of UBSan stays on.
@@ -30,7 +33,7 @@ endif
 # ThreadSanitizer for the lessons that bring threads (12 on: to_thread, executors,
 # call_soon_threadsafe). It cannot be combined with ASan, hence a mode of its own; g++ 12 and
 # clang++ 14 both compile the coroutines with it as is (nothing like the note above is needed).
-CXXFLAGS_tsan     := -O1 -g -fno-omit-frame-pointer -fsanitize=thread
+CXXFLAGS_tsan     := -O1 -g1 -fno-omit-frame-pointer -fsanitize=thread
 ifeq ($(CXXFLAGS_$(MODE)),)
 $(error MODE must be release, debug, sanitize or tsan, not '$(MODE)')
 endif
