@@ -10,7 +10,7 @@
 
 namespace {
 
-// With AIO_TRACE=<file> in the environment, each test that runs writes the loop's steps to that
+// With AIO_STEP_TRACE=<file> in the environment, each test that runs writes the loop's steps to that
 // file (tests/support/trace.hpp): `make check` asks for it to show how an ordering test failed.
 // Without it, this listener does nothing.
 class trace_listener : public doctest::IReporter {
@@ -18,7 +18,7 @@ public:
     explicit trace_listener(const doctest::ContextOptions&) {}
 
     void test_case_start(const doctest::TestCaseData& test) override {
-        const char* file = std::getenv("AIO_TRACE");
+        const char* file = std::getenv("AIO_STEP_TRACE");
         if (file == nullptr || *file == '\0') return;
         aio_test::trace_fd = ::open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
         if (aio_test::trace_fd < 0) return;

@@ -793,7 +793,7 @@ def wrap(text: str, indent: str, width: int = 100) -> list[str]:
 
 # ---- the loop, step by step ---------------------------------------------------------------------
 #
-# For an ordering failure or a hang, the grader runs that one test again with AIO_TRACE set: the
+# For an ordering failure or a hang, the grader runs that one test again with AIO_STEP_TRACE set: the
 # test support writes the loop's steps to a file (tests/support/trace.hpp says how), and this
 # turns them into text. Coroutines are named by their resume function, which addr2line finds in
 # the binary's debug information; a lambda by the variable it is assigned to in the test.
@@ -817,7 +817,7 @@ def trace_records(binary: Path, r: TestResult, results: list[TestResult], cwd: P
     position = next(i for i, x in enumerate(results) if x is r) + 1
     with tempfile.TemporaryDirectory(prefix="aio-trace-") as tmp:
         path = Path(tmp) / "trace"
-        env = dict(os.environ, AIO_TRACE=str(path))
+        env = dict(os.environ, AIO_STEP_TRACE=str(path))
         process = subprocess.Popen([str(binary), f"--first={position}", f"--last={position}",
                                     "--reporters=console", "--no-version"],
                                    cwd=cwd, env=env, stdout=subprocess.DEVNULL,

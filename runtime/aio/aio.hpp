@@ -52,3 +52,7 @@
 #include "aio/thread_pool.hpp"
 #include "aio/to_thread.hpp"
 #endif // lesson 12
+#if AIO_LESSON >= 13
+#include "aio/debug.hpp"
+#include "aio/inspect.hpp"
+#endif // lesson 13

@@ -69,6 +69,11 @@ enum class await_state : unsigned char {
 
 struct final_awaiter;
 #endif // lesson 03
+#if AIO_LESSON >= 13
+class coroutine_site;
+// debug.cpp: in debug mode (AIO_DEBUG=1), says on stderr that a coroutine was never awaited.
+void report_never_awaited(const coroutine_site& site) noexcept;
+#endif // lesson 13
 #if AIO_LESSON >= 4
 class promise_base;
 struct initial_awaiter;
@@ -77,6 +82,28 @@ void finish_task(promise_base& top) noexcept;
 void start_task(task_state& state, promise_base& top, std::coroutine_handle<> frame,
                 event_loop& loop);
 #endif // lesson 04
+
+#if AIO_LESSON >= 13
+// Lesson 13: where a coroutine function is defined, for task dumps and traces. A promise's
+// constructor takes one, defaulted: the compiler builds the promise inside the coroutine, so
+// __builtin_FUNCTION() there names the coroutine itself ("fetch_data"). (std::source_location
+// would do the same, but clang 14 cannot compile it with libstdc++ 12.) The type has no public
+// constructor, so a coroutine's own parameters can never be taken for it.
+class coroutine_site {
+public:
+    static coroutine_site here(const char* function = __builtin_FUNCTION(),
+                               const char* file = __builtin_FILE(),
+                               unsigned line = __builtin_LINE()) noexcept {
+        return coroutine_site(function, file, line);
+    }
+    const char* function;
+    const char* file;
+    unsigned line;
+
+private:
+    coroutine_site(const char* fn, const char* f, unsigned l) noexcept : function(fn), file(f), line(l) {}
+};
+#endif // lesson 13
 
 // ANCHOR: promise_base
 // What every promise shares, whatever T is.
@@ -169,6 +196,14 @@ protected:
     task_state* task_ = nullptr;   // the task this coroutine runs in (null: driven by hand)
     task_state own_task_;          // used when this coroutine is the top of a task
 #endif // lesson 04
+#if AIO_LESSON >= 13
+public:
+    // Lesson 13: the coroutine awaited by this one while both are suspended (a task's await
+    // chain runs top to bottom through these), and where this one is defined.
+    promise_base* awaited_child_ = nullptr;
+    coroutine_site site_{coroutine_site::here(nullptr, nullptr, 0)};
+    bool body_started_ = false;
+#endif // lesson 13
 };
 // ANCHOR_END: promise_base
 
@@ -176,6 +211,9 @@ protected:
 template <typename T>
 class promise : public promise_base {
 public:
+#if AIO_LESSON >= 13
+    promise(coroutine_site site = coroutine_site::here()) noexcept { site_ = site; }
+#endif // lesson 13
     coroutine<T> get_return_object() noexcept;
 
     // `co_return value;` lands here: keep the value in the frame.
@@ -209,6 +247,9 @@ private:
 template <>
 class promise<void> : public promise_base {
 public:
+#if AIO_LESSON >= 13
+    promise(coroutine_site site = coroutine_site::here()) noexcept { site_ = site; }
+#endif // lesson 13
     coroutine<void> get_return_object() noexcept;
     void return_void() noexcept {}
 
@@ -288,6 +329,9 @@ struct initial_awaiter {
     bool await_ready() const noexcept { return false; }
     void await_suspend(std::coroutine_handle<>) const noexcept {}
     void await_resume() const {
+#if AIO_LESSON >= 13
+        promise->body_started_ = true;   // lesson 13: debug mode's "never awaited" asks
+#endif // lesson 13
         if (promise->is_task_top() && promise->own_task_.cancel_requested)
             throw take_cancellation(promise->own_task_);
     }
@@ -354,6 +398,12 @@ private:
     explicit coroutine(handle_type h) noexcept : handle_(h) {}
 
     void destroy() noexcept {
+#if AIO_LESSON >= 13
+        // Lesson 13: in debug mode, a coroutine made and dropped without ever running is reported
+        // (CPython's "coroutine ... was never awaited"): usually a forgotten co_await.
+        if (handle_ && !handle_.promise().body_started_) [[unlikely]]
+            detail::report_never_awaited(handle_.promise().site_);
+#endif // lesson 13
 #if AIO_EXERCISE == 2
         // lesson 02, hole destroy: if handle_ is not null, destroy the frame through it and
         // leave handle_ null (a frame is destroyed exactly once).
@@ -405,12 +455,21 @@ public:
         child_.resume();
         if (p.state_ == detail::await_state::finished_inline) return false;
         p.state_ = detail::await_state::awaiter_suspended;
+#if AIO_LESSON >= 13
+        if constexpr (std::is_base_of_v<detail::promise_base, Promise>) {
+            parent_ = &awaiting.promise();   // lesson 13: the await chain, for print_stack
+            parent_->awaited_child_ = &p;
+        }
+#endif // lesson 13
         return true;
 #endif
     }
 
     // The child's value, moved out of its frame; or its exception, rethrown here.
     T await_resume() {
+#if AIO_LESSON >= 13
+        if (parent_) parent_->awaited_child_ = nullptr;
+#endif // lesson 13
 #if AIO_EXERCISE == 3
         throw not_implemented("lesson 03, hole await_resume: return the child's result "
                               "(moved out of its promise), which rethrows its exception");
@@ -424,6 +483,9 @@ public:
 
 private:
     handle_type child_;
+#if AIO_LESSON >= 13
+    detail::promise_base* parent_ = nullptr;   // set while the child is suspended
+#endif // lesson 13
 };
 // ANCHOR_END: awaiter
 #endif // lesson 03

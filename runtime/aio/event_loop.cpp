@@ -6,6 +6,10 @@
 #include "aio/detail/inbox.hpp"
 #include "aio/thread_pool.hpp"
 #endif // lesson 12
+#if AIO_LESSON >= 13
+#include "aio/detail/step_tracker.hpp"
+#include "aio/inspect.hpp"
+#endif // lesson 13
 
 #include <fcntl.h>
 #include <sys/epoll.h>
@@ -108,6 +112,12 @@ event_loop::event_loop(clock_mode mode) : mode_(mode) {
         throw;
     }
 #endif // lesson 12
+#if AIO_LESSON >= 13
+    // Lesson 13: any aio program can be watched without recompiling it.
+    detail::install_dump_on_sigquit();
+    debug_monitor_ = detail::debug_monitor_if_asked();
+    trace_writer_ = detail::trace_writer_if_asked(*this);
+#endif // lesson 13
 }
 
 #if AIO_LESSON >= 4
@@ -381,6 +391,9 @@ void event_loop::run_until_idle() {
 // One step of the loop, in asyncio's order: I/O first, then timers, then the ready queue.
 void event_loop::run_once() {
     wait_for_events();
+#if AIO_LESSON >= 13
+    if (detail::dump_requested()) [[unlikely]] dump_tasks();   // lesson 13: SIGQUIT came
+#endif // lesson 13
 #if AIO_LESSON >= 12
     if (inbox_->has_mail()) take_threadsafe_calls();
 #endif // lesson 12
@@ -428,6 +441,10 @@ void event_loop::wait_for_events() {
         if (errno == EINTR) return;   // a signal: just go round again
         throw_os_error("epoll_wait");
     }
+#if AIO_LESSON >= 13
+    if (detail::task_observer* o = detail::task_observer::current) [[unlikely]]
+        o->loop_waited(*this, waited_from, clock::now(), n);   // lesson 13: the loop slept
+#endif // lesson 13
     if (timeout_ms > 0 && mode_ == clock_mode::virtual_time) {
         // Waiting for real I/O takes real time. If nothing came, jump to the timer we waited
         // for; if something did, let virtual time follow the real time that passed (so an fd

@@ -65,6 +65,13 @@ class task;
 namespace detail {
 class inbox;
 }
+#endif // lesson 12
+#if AIO_LESSON >= 13
+namespace detail {
+class step_tracker;
+}
+#endif // lesson 13
+#if AIO_LESSON >= 12
 
 /// Lesson 12: what event_loop::keep_alive() gives. While one exists, the loop is not idle: a
 /// thread of your own that will call call_soon_threadsafe holds one, so that the loop waits for
@@ -141,6 +148,8 @@ public:
     time_point time() const;
     /// How many timers are pending (cancelled ones are gone at once): for tests and tracing.
     std::size_t scheduled_timers() const noexcept { return timers_.size() + due_timers_; }
+    /// How many fds are watched (for reading, writing or both): for tests and tracing.
+    std::size_t watched_fds() const noexcept { return watched_fds_; }
 
     /// Runs `cb` in a step whenever `fd` is readable (level-triggered, like asyncio's selector:
     /// it keeps firing until the data is read). One reader per fd: a second one is an error.
@@ -264,6 +273,11 @@ private:
 #if AIO_LESSON >= 9
     std::shared_ptr<const void> alive_ = std::make_shared<char>();
 #endif // lesson 09
+#if AIO_LESSON >= 13
+    // Lesson 13: the observers the environment asked for (AIO_DEBUG, AIO_TRACE), for the
+    // loop's life; the trace is made last, so it goes first.
+    std::unique_ptr<detail::step_tracker> debug_monitor_, trace_writer_;
+#endif // lesson 13
 #if AIO_LESSON >= 12
     void take_threadsafe_calls();
     bool expecting_threads() const noexcept;

@@ -15,6 +15,9 @@ namespace {
 // ones still running when main returns (asyncio.all_tasks()).
 thread_local task_state* first_task = nullptr;
 thread_local task_state* last_task = nullptr;
+#if AIO_LESSON >= 13
+thread_local std::uint64_t tasks_created = 0;   // lesson 13: for the names "Task-<n>"
+#endif // lesson 13
 
 // ([[maybe_unused]]: lesson 04's exercise cuts out the code that calls these.)
 [[maybe_unused]] void link(task_state& s) noexcept {
@@ -123,6 +126,10 @@ void start_task(task_state& state, promise_base& top, std::coroutine_handle<> fr
     state.references = 1;   // the running task's own reference, dropped when it finishes
     top.task_ = &state;
     link(state);
+#if AIO_LESSON >= 13
+    state.id = ++tasks_created;   // lesson 13: "Task-1", "Task-2", ...
+    notify_task_created(state);
+#endif // lesson 13
 #endif
 }
 // ANCHOR_END: start_task
@@ -189,6 +196,9 @@ void finish_task(promise_base& top) noexcept {
     state.failed = top.exception_ != nullptr;
     state.cancelled = is_cancellation(top.exception_);
     unlink(state);
+#if AIO_LESSON >= 13
+    notify_task_finished(state);   // lesson 13: before the waiters it wakes
+#endif // lesson 13
     state.wake_waiters();
     release_task(state);   // the running reference: the frame may be destroyed right here
 #endif
@@ -210,6 +220,13 @@ void throw_not_done(const char* what) {
 
 // ---- the end of aio::run -----------------------------------------------------------------------
 
+std::vector<task_state*> unfinished_tasks(const event_loop* loop) {
+    std::vector<task_state*> found;
+    for (task_state* s = first_task; s != nullptr; s = s->next_task)
+        if (loop == nullptr || s->loop == loop) found.push_back(s);
+    return found;
+}
+
 namespace {
 // Counts down the tasks being cancelled, and stops the loop once they have all finished.
 class stop_when_all_done final : public task_waiter {
@@ -227,9 +244,7 @@ private:
 
 // ANCHOR: cancel_remaining_tasks
 void cancel_remaining_tasks(event_loop& loop) {
-    std::vector<task_state*> remaining;
-    for (task_state* s = first_task; s != nullptr; s = s->next_task)
-        if (s->loop == &loop) remaining.push_back(s);
+    std::vector<task_state*> remaining = unfinished_tasks(&loop);
     if (remaining.empty()) return;
 
     // Cancel them all, then run the loop until they have all finished (or it is idle).
@@ -241,9 +256,7 @@ void cancel_remaining_tasks(event_loop& loop) {
 }
 
 std::size_t abandon_remaining_tasks(event_loop& loop, const char* report) noexcept {
-    std::vector<task_state*> remaining;
-    for (task_state* s = first_task; s != nullptr; s = s->next_task)
-        if (s->loop == &loop) remaining.push_back(s);
+    std::vector<task_state*> remaining = unfinished_tasks(&loop);
     // First take back what they wait for — a timer, an fd — while the loop is still there: a
     // frame that a task handle keeps alive after the loop is gone must never touch it again.
     for (task_state* s : remaining) cancel_task(*s);
@@ -259,6 +272,9 @@ std::size_t abandon_remaining_tasks(event_loop& loop, const char* report) noexce
         s->cancel_requested = false;
         s->forget_suspension();
         unlink(*s);
+#if AIO_LESSON >= 13
+        notify_task_finished(*s);
+#endif // lesson 13
         while (s->first_waiter) s->first_waiter->stop_waiting();   // nobody is resumed now
     }
     for (task_state* s : remaining) release_task(*s);

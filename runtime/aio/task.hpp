@@ -28,11 +28,19 @@
 #include "aio/coroutine.hpp"
 #include "aio/detail/task_state.hpp"
 #include "aio/event_loop.hpp"
+#if AIO_LESSON >= 13
+#include "aio/detail/task_observer.hpp"
+#endif // lesson 13
 
 #include <exception>
 #include <stdexcept>
 #include <type_traits>
 #include <utility>
+#include <vector>
+#if AIO_LESSON >= 13
+#include <cstdio>
+#include <string>
+#endif // lesson 13
 
 namespace aio {
 
@@ -49,7 +57,14 @@ bool cancel_task(task_state& state) noexcept;
 // each other cancels with a flat stack. False if the task has already finished.
 bool cancel_inner_task(task_state& inner) noexcept;
 void release_task(task_state& state) noexcept;   // one reference fewer: may destroy the frame
+#if AIO_LESSON >= 13
+// Lesson 13 (inspect.cpp): a task's name, and its await chain as text.
+std::string name_of(const task_state& state);
+std::string stack_of(const task_state& state);
+#endif // lesson 13
 [[noreturn]] void throw_not_done(const char* what);
+// The unfinished tasks of `loop` (null: of every loop of this thread), oldest first.
+std::vector<task_state*> unfinished_tasks(const event_loop* loop);
 // At the end of aio::run: cancels the loop's unfinished tasks and runs the loop until they have
 // finished (or nothing more can happen).
 void cancel_remaining_tasks(event_loop& loop);
@@ -71,11 +86,17 @@ protected:
         if (task == nullptr) return true;
         if (task->cancel_requested) return false;
         task->suspended_in = this;
+#if AIO_LESSON >= 13
+        notify_await_begun(task, *this);   // lesson 13: a trace or a debugger may be watching
+#endif // lesson 13
         return true;
     }
     // First thing in await_resume: throws cancelled_error if the task was cancelled meanwhile.
     void end_wait() {
         if (waiting_task_ == nullptr) return;
+#if AIO_LESSON >= 13
+        notify_await_ended(waiting_task_);
+#endif // lesson 13
         waiting_task_->suspended_in = nullptr;
         if (waiting_task_->cancel_requested) throw take_cancellation(*waiting_task_);
     }
@@ -84,6 +105,9 @@ protected:
     // that comes before the resumption still wins, in end_wait().
     void resume_soon(event_loop& loop, std::coroutine_handle<> coroutine) {
         if (waiting_task_ && waiting_task_->suspended_in == this) waiting_task_->suspended_in = nullptr;
+#if AIO_LESSON >= 13
+        notify_task_woken(waiting_task_, coroutine);
+#endif // lesson 13
         loop.call_soon(coroutine);
     }
 #if AIO_LESSON >= 9
@@ -166,6 +190,19 @@ public:
     bool cancel() noexcept { return frame_ && detail::cancel_task(state()); }
 #endif // lesson 11
 
+#if AIO_LESSON >= 13
+    /// Lesson 13: the name given to create_task, or "Task-<n>" (asyncio's Task.get_name()).
+    std::string get_name() const { return frame_ ? detail::name_of(state()) : std::string(); }
+    void set_name(std::string name) {
+        if (frame_) state().name = std::move(name);
+    }
+    /// The task's await chain as text: its top coroutine first, the innermost one last, then
+    /// what that one waits for (asyncio's Task.print_stack(), with definitions for lines).
+    std::string stack() const { return frame_ ? detail::stack_of(state()) : std::string(); }
+    /// The same, on stderr.
+    void print_stack() const;
+#endif // lesson 13
+
     class awaiter;
     /// `co_await t` waits for the task to finish and gives its result (rethrows its exception).
     awaiter operator co_await() const;
@@ -216,6 +253,15 @@ template <typename T>
 task<T> create_task(coroutine<T> coro) {
     return create_task(std::move(coro), get_running_loop());
 }
+#if AIO_LESSON >= 13
+/// Lesson 13: the same, with a name for traces and task dumps (asyncio's create_task(coro, name=)).
+template <typename T>
+task<T> create_task(coroutine<T> coro, std::string name) {
+    task<T> t = create_task(std::move(coro));
+    t.set_name(std::move(name));
+    return t;
+}
+#endif // lesson 13
 // ANCHOR_END: create_task
 
 // ANCHOR: task_awaiter
@@ -278,6 +324,10 @@ private:
         // Otherwise it has already finished and our wake-up is scheduled: end_wait() throws.
     }
 
+#if AIO_LESSON >= 13
+    std::string awaiting() const override { return "task '" + detail::name_of(awaited_.state()) + "'"; }
+#endif // lesson 13
+
     task awaited_;   // a handle of our own keeps the frame (and its result) alive
     std::coroutine_handle<> awaiting_;
 };
@@ -286,6 +336,13 @@ template <typename T>
 typename task<T>::awaiter task<T>::operator co_await() const {
     return awaiter(*this);
 }
+
+#if AIO_LESSON >= 13
+template <typename T>
+void task<T>::print_stack() const {
+    std::fputs(stack().c_str(), stderr);
+}
+#endif // lesson 13
 // ANCHOR_END: task_awaiter
 
 } // namespace aio

@@ -1,7 +1,7 @@
 // tests/support/trace.hpp — the loop's steps while a test runs: what `make check` shows when an
 // ordering test fails, and the test log that goes with them.
 //
-// The grader runs a failing test again with AIO_TRACE=<file>. doctest_main.cpp's listener then
+// The grader runs a failing test again with AIO_STEP_TRACE=<file>. doctest_main.cpp's listener then
 // installs a step_trace (support/step_trace.hpp, an aio::detail::loop_observer) for the test,
 // which writes one line per item the loop runs, as it runs it (so a hang or a crash keeps
 // everything before it). This header is what the tests themselves use: the trace file, and a

@@ -22,6 +22,7 @@ struct loop_item {
     const char* callable;      // the type of the callback it calls (typeid name), or nullptr
     bool timer;                // a timer that fell due
     std::size_t scheduled;     // how many items already wait for the next step
+    std::size_t step_size;     // how many items the step being run has
 };
 
 class loop_observer {
@@ -47,7 +48,8 @@ public:
                   const std::vector<Item>& scheduled)
         : observer_(loop_observer::current), scheduled_(scheduled) {
         if (observer_ == nullptr) [[likely]] return;
-        loop_item seen{&loop, 0, 0, nullptr, nullptr, item.due_timer != nullptr, scheduled.size()};
+        loop_item seen{&loop, 0, 0, nullptr, nullptr, item.due_timer != nullptr, scheduled.size(),
+                       running.size()};
         if (&item >= running.data() && &item < running.data() + running.size())
             seen.index = static_cast<std::size_t>(&item - running.data());
         seen.now = std::chrono::duration_cast<std::chrono::nanoseconds>(

@@ -20,6 +20,9 @@
 #include <memory>
 #include <string>
 #endif // lesson 11
+#if AIO_LESSON >= 13
+#include <string>
+#endif // lesson 13
 
 namespace aio {
 
@@ -36,6 +39,11 @@ public:
     // Undo the await's registration (timer, fd interest, place in a queue...) and make sure the
     // coroutine gets resumed; its await_resume then throws aio::cancelled_error.
     virtual void cancel() noexcept = 0;
+#if AIO_LESSON >= 13
+    // Lesson 13: what the task waits for, as a task dump and a trace name it ("aio::sleep",
+    // "aio::lock"); empty: the await's type will do.
+    virtual std::string awaiting() const { return {}; }
+#endif // lesson 13
 
 protected:
     // An await destroyed while its task still points at it (an async_generator destroyed under
@@ -90,6 +98,11 @@ struct task_state {
     std::uint32_t cancels_requested = 0;
     std::shared_ptr<const std::string> cancel_message;   // of the latest cancel(message)
 #endif // lesson 11
+#if AIO_LESSON >= 13
+    // Lesson 13: "Task-<id>" unless given a name (asyncio's names); ids count on each thread.
+    std::uint64_t id = 0;
+    std::string name;
+#endif // lesson 13
 
     // Wakes every waiter, in the order they started waiting.
     void wake_waiters() noexcept;

@@ -78,6 +78,9 @@ private:
 
     void cancel() noexcept override;   // the task is cancelled while this waiter waits
     void unlink() noexcept;
+#if AIO_LESSON >= 13
+    std::string awaiting() const override;   // lesson 13: the primitive's name ("aio::lock")
+#endif // lesson 13
 
     waiter_list* list_;                // null once the primitive is gone
     const char* orphaned_by_ = nullptr;   // ... and then, which primitive it was
@@ -156,6 +159,12 @@ inline void waiter::cancel() noexcept {
     if (list_ && linked_) --list_->live_;
     loop_->call_soon(coroutine_);
 }
+
+#if AIO_LESSON >= 13
+inline std::string waiter::awaiting() const {
+    return list_ ? list_->owner_ : orphaned_by_;
+}
+#endif // lesson 13
 
 inline void waiter::unlink() noexcept {
     if (linked_ && list_) list_->remove(*this);
