@@ -13,12 +13,15 @@ ifneq ($(FORCE),)
 FORCE_FLAG := --force
 endif
 # tsan runs only the suites of the lessons with threads (tools/course.py's FIRST_THREADED_LESSON).
-MATRIX := release:clang++ debug:g++ debug:clang++ sanitize:g++ sanitize:clang++ tsan:g++ tsan:clang++
+# -O0 with g++ only: it is g++ that stops making symmetric transfer a tail call below -O2 (the
+# stack rule of lesson 03); clang++ makes it one at every level, and its -O1 (sanitize) and -O2
+# (release) builds are in the matrix already.
+MATRIX := release:clang++ debug:g++ sanitize:g++ sanitize:clang++ tsan:g++ tsan:clang++
 
 FUZZ_SECONDS ?= 60
 
 .PHONY: help run test test-matrix bench fuzz exercise check watch progress solution handout install readmes \
-        compile_commands.json clean deps deps-clang
+        compile_commands.json clean deps deps-clang deps-browser trace trace-picture
 
 help:
 	@echo "make run [LESSON=NN]      build and run every lesson's example (one: beside CPython's output;"
@@ -30,6 +33,9 @@ help:
 	@echo "make bench                spawn, yield, timers, http, queue, lock, timeout, to_thread beside"
 	@echo "                          Boost.Asio, asyncio, uvloop (never part of test)"
 	@echo "make fuzz [FUZZ_SECONDS=60]  libFuzzer over lesson 09's HTTP parsers (never part of test)"
+	@echo "make trace LESSON=NN      run lesson NN's programs with AIO_TRACE: build/trace/NN.json and an"
+	@echo "                          offline timeline page, build/trace/NN.html"
+	@echo "make trace-picture        lessons/13-tracing/timeline.png, a screenshot of that page (chromium)"
 	@echo "make exercise LESSON=NN   your own copy of lesson NN's exercise, in workspace/ (FORCE=1: start over)"
 	@echo "make check LESSON=NN      grade your workspace: each hole, each failing test and why (ALL=1, TRACE=test)"
 	@echo "make watch LESSON=NN      the same at every save of your workspace"
@@ -45,6 +51,10 @@ deps:
 
 deps-clang:
 	@tools/deps.sh clang
+
+# Headless Chromium and a font: the trace page's browser test (tests/course/) and make trace-picture.
+deps-browser:
+	@tools/deps.sh browser
 
 # With LESSON=NN and a workspace for it, your own code runs the example (REFERENCE=1: the
 # lesson's reference code instead).
@@ -68,6 +78,16 @@ bench: deps
 
 fuzz: deps deps-clang
 	@$(COURSE) fuzz --seconds $(FUZZ_SECONDS)
+
+# Lesson 13's tracing on any lesson's programs (built against lesson 13's snapshot when older):
+# build/trace/NN.json, and tools/trace_view.py's page of it, build/trace/NN.html.
+trace: deps
+	@test -n "$(LESSON)" || { echo "which lesson? make trace LESSON=04"; exit 2; }
+	@$(COURSE) trace $(LESSON) --cxx $(CXX)
+
+# The lesson's picture of that page; make test fails while tools/trace_view.py is newer than it.
+trace-picture: deps deps-browser
+	@$(COURSE) trace-picture --cxx $(CXX)
 
 exercise: deps
 	@test -n "$(LESSON)" || { echo "which lesson? make exercise LESSON=01"; exit 2; }

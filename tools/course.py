@@ -27,6 +27,7 @@ The Makefile calls the subcommands below; `make help` lists the user-facing targ
 """
 import argparse
 import difflib
+import hashlib
 import json
 import os
 import re
@@ -40,6 +41,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import grader   # tools/grader.py: what make check runs and shows
+import trace_view   # tools/trace_view.py: the page of make trace
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNTIME = ROOT / "runtime"
@@ -213,7 +215,9 @@ def generate_tree(dst: Path, number: int, exercise: int = 0, only_hole: Hole | N
 
 
 def tree_names(all_lessons: list[Lesson]) -> list[str]:
-    names = ["reference"]
+    """make test's trees. Not "reference": it is the last lesson's snapshot, file for file
+    (generate_trees makes both from the same lesson number), so make test runs that one once."""
+    names = []
     for l in all_lessons:
         names += [f"snap-{l.nn}", f"ex-{l.nn}"]
         names += [f"hole-{l.nn}-{k}" for k in range(1, len(holes(l.number)) + 1)]
@@ -442,8 +446,6 @@ def cmd_test(args) -> int:
                 ok, why = learner_loop_check(l, b, build_it=l.number == 1)
                 tally.check(ok, f"make exercise + make check: fails with hints, passes once "
                                 f"the holes are filled", why)
-        print("== the whole runtime")
-        tally.suite(run_binary(b.out / "reference" / "test"), "reference: every suite")
         stale = readme_problems()
         tally.check(not stale, "lesson READMEs show the code as generated", "\n".join(stale))
         if b.mode == "release" and b.cxx == "g++":   # the grader's own tests build as make check does
@@ -500,6 +502,117 @@ def cmd_run(args) -> int:
                 print(f"({name} exited with code {ours.code}; run it alone to see all it printed: "
                       f"{(b.out / tree[l.nn] / name).relative_to(ROOT)})")
     return status
+
+
+# ---- make trace: a lesson's program as a timeline (lesson 13) -----------------------------------
+#
+# AIO_TRACE arrives in lesson 13, so the programs of an earlier lesson are built against lesson
+# 13's snapshot (they use nothing it lacks), a later lesson's against its own. Always a release
+# build: the timings of a debug or sanitizer build would tell about the build, not the program.
+# tools/trace_view.py turns the trace into the page.
+
+FIRST_TRACED_LESSON = 13
+TRACES = ROOT / "build" / "trace"
+PICTURE = "timeline.png"   # lesson 13's picture of the page; PICTURE.txt beside it says what made it
+
+
+@dataclass
+class Traced:
+    trace: Path
+    page: Path
+    code: int | None   # the program's exit code (None: it timed out)
+    output: str        # what it printed
+
+
+def traced_binary(l: Lesson, name: str, b: Build) -> Path | None:
+    number = max(l.number, FIRST_TRACED_LESSON)
+    tree = f"snap-{number:02d}"
+    generate_tree(SRC / tree, number)
+    if l.number >= FIRST_TRACED_LESSON:   # the tree's own lesson: build.mk has the rule
+        return b.out / tree / name if b.make([b.target(tree, name)], quiet=True) else None
+    if not b.make([b.target(tree, "lib.a")], quiet=True):
+        return None
+    # An earlier lesson's program against this tree's library: build.mk's rules build a tree's own
+    # lesson's programs only, hence the one command here (rebuilt when the source or library is newer).
+    lib, source = b.out / tree / "lib.a", l.path / f"{name}.cpp"
+    binary = b.out / tree / f"traced-{l.nn}-{name}"
+    if not binary.exists() or binary.stat().st_mtime < max(source.stat().st_mtime, lib.stat().st_mtime):
+        done = subprocess.run([b.cxx, "-std=c++20", "-O2", "-Wall", "-Wextra", "-Wpedantic", f"-I{SRC / tree}",
+                               str(source), str(lib), "-o", str(binary)], capture_output=True, text=True)
+        if done.returncode != 0:
+            print(done.stderr[-6000:])
+            return None
+    return binary
+
+
+def trace_program(l: Lesson, name: str, b: Build, out: Path = TRACES) -> Traced | None:
+    """Runs one of a lesson's programs with AIO_TRACE=out/NN.json (a capstone: NN-capstone.json),
+    beside the lesson's server if it has one, and renders out/NN.html; None if nothing was traced."""
+    binary = traced_binary(l, name, b)
+    if binary is None:
+        print(f"lessons/{l.dir}/{name}.cpp does not build")
+        return None
+    stem = l.nn if name == "example" else f"{l.nn}-{name}"
+    trace, page = (out / f"{stem}.json").resolve(), (out / f"{stem}.html").resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    trace.unlink(missing_ok=True)   # an old trace must not pass for this run's
+    with lesson_server(l, b) as args:
+        try:
+            done = subprocess.run([str(binary), *args], cwd=l.path, capture_output=True, text=True,
+                                  errors="replace", timeout=TIMEOUT_S, env=dict(os.environ, AIO_TRACE=str(trace)))
+            code, output = done.returncode, done.stdout + done.stderr
+        except subprocess.TimeoutExpired:
+            code, output = None, f"*** {name} timed out after {TIMEOUT_S} s ***\n"
+    if not trace.exists():
+        print(output, end="")
+        print(f"{name} wrote no trace to {trace}")
+        return None
+    # A program that failed or crashed is traced all the same: its timeline is the one to look at.
+    page.write_text(trace_view.page(trace_view.read_trace(trace), f"aio trace: lessons/{l.dir}/{name}.cpp",
+                                    trace.name))
+    return Traced(trace, page, code, output)
+
+
+def cmd_trace(args) -> int:
+    l = lesson(args.lesson)
+    b = Build("release", args.cxx)
+    status = 0
+    for name in programs(l):
+        print(f"==== lesson {l.dir}: {name}.cpp with AIO_TRACE", flush=True)
+        traced = trace_program(l, name, b)
+        if traced is None:
+            status = 1
+            continue
+        print(traced.output, end="")
+        if traced.code != 0:
+            print(f"({name} exited with code {traced.code}; its trace is rendered all the same)")
+            status = 1
+        summary = trace_view.summarize(trace_view.read_trace(traced.trace).events)
+        print(f"{traced.page.relative_to(ROOT)}: {summary.line()}   (open it in a browser; "
+              f"the trace itself, {traced.trace.relative_to(ROOT)}, opens in Perfetto too)")
+    return status
+
+
+def cmd_trace_picture(args) -> int:
+    """lessons/13-tracing/timeline.png: a screenshot of the page of lesson 13's example, and
+    beside it the SHA-256 of the trace_view.py that drew it (the course's self-test compares)."""
+    l = lesson(f"{FIRST_TRACED_LESSON:02d}")
+    if trace_view.chromium() is None:
+        print("the picture needs headless chromium: make deps-browser installs it")
+        return 1
+    traced = trace_program(l, "example", Build("release", args.cxx))
+    if traced is None:
+        return 1
+    png = l.path / PICTURE
+    trace_view.screenshot(traced.page, png)
+    sha = lambda path: hashlib.sha256(path.read_bytes()).hexdigest()   # noqa: E731
+    (l.path / f"{PICTURE}.txt").write_text(
+        f"# {PICTURE}: made by `make trace-picture` (a screenshot of `make trace LESSON={l.nn}`'s page).\n"
+        f"# make test checks that tools/trace_view.py has not changed since: if it has, run it again.\n"
+        f"tools/trace_view.py sha256 {sha(ROOT / 'tools' / 'trace_view.py')}\n"
+        f"{PICTURE} sha256 {sha(png)}\n")
+    print(f"{png.relative_to(ROOT)}: {trace_view.summarize(trace_view.read_trace(traced.trace).events).line()}")
+    return 0
 
 
 # ---- generated code in the lesson texts --------------------------------------------------------
@@ -1489,6 +1602,11 @@ def main() -> int:
     sub.add_parser("compile-commands", help="compile_commands.json for clangd")
     sub.add_parser("bench", help="benchmarks beside the peers").add_argument("--runs", default="3")
     sub.add_parser("fuzz", help="libFuzzer over the HTTP parsers").add_argument("--seconds", default="60")
+    tr = sub.add_parser("trace", help="a lesson's programs run with AIO_TRACE, as an offline HTML timeline")
+    tr.add_argument("lesson")
+    tp = sub.add_parser("trace-picture", help="lesson 13's timeline.png, a screenshot of its page")
+    for x in (tr, tp):
+        x.add_argument("--cxx", default="g++")
     args = p.parse_args()
     os.chdir(ROOT)
     if args.command == "trees":
@@ -1499,7 +1617,7 @@ def main() -> int:
             "self-test": cmd_self_test, "handout": cmd_handout,
             "solution": cmd_solution,
             "install": cmd_install, "compile-commands": cmd_compile_commands, "fuzz": cmd_fuzz,
-            "bench": cmd_bench}[args.command](args)
+            "bench": cmd_bench, "trace": cmd_trace, "trace-picture": cmd_trace_picture}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <typeinfo>
+#include <unordered_map>
 
 namespace aio {
 
@@ -19,14 +20,17 @@ namespace detail {
 
 namespace {
 
-// "aio::detail::sleeper" -> "aio::sleeper": the detail is not the reader's business.
+// "aio::detail::sleeper" -> "aio::sleeper": the detail is not the reader's business. (Kept per
+// type: a trace asks at every await, and demangling costs a microsecond.)
 std::string readable_type(const std::type_info& type) {
+    static thread_local std::unordered_map<const std::type_info*, std::string> known;
+    if (auto found = known.find(&type); found != known.end()) return found->second;
     int status = 0;
     std::unique_ptr<char, void (*)(void*)> name(abi::__cxa_demangle(type.name(), nullptr, nullptr, &status),
                                                 std::free);
     std::string text = status == 0 && name ? name.get() : type.name();
     for (std::size_t at; (at = text.find("detail::")) != std::string::npos;) text.erase(at, 8);
-    return text;
+    return known[&type] = text;
 }
 
 std::string where(const promise_base& p) {

@@ -51,7 +51,7 @@ public:
         step_.running = true;
         if (item.frame != nullptr) {
             if (auto found = frames_.find(item.frame); found != frames_.end()) {
-                own(*found->second);
+                if (auto task = live_.find(found->second); task != live_.end()) own(*task->second);
                 frames_.erase(found);
             }
         }
@@ -66,19 +66,19 @@ public:
 
     // The tasks.
     void task_created(task_state& task) noexcept override {
-        frames_[task.top.address()] = &task;
+        live_[task.id] = &task;
+        frames_[task.top.address()] = task.id;
         if (previous_tasks_) previous_tasks_->task_created(task);
     }
     void task_finished(task_state& task) noexcept override {
-        for (auto it = frames_.begin(); it != frames_.end();)   // its frames are going
-            it = it->second == &task ? frames_.erase(it) : std::next(it);
+        live_.erase(task.id);   // a frame of it still in frames_ now names no task
         if (previous_tasks_) previous_tasks_->task_finished(task);
     }
     void await_begun(task_state& task, const cancellable& await) noexcept override {
         if (previous_tasks_) previous_tasks_->await_begun(task, await);
     }
     void task_woken(task_state& task, std::coroutine_handle<> frame) noexcept override {
-        frames_[frame.address()] = &task;
+        frames_[frame.address()] = task.id;
         if (previous_tasks_) previous_tasks_->task_woken(task, frame);
     }
     void await_ended(task_state& task) noexcept override {
@@ -117,7 +117,11 @@ private:
 
     loop_observer* previous_items_;
     task_observer* previous_tasks_;
-    std::unordered_map<const void*, task_state*> frames_;   // scheduled frames, whose task
+    // Frames scheduled to run, and the number of their task; the tasks alive, by number. (A
+    // frame's entry outlives its task when the task ends before the frame runs: the task's
+    // number then finds nothing in live_, and a new frame at that address overwrites it.)
+    std::unordered_map<const void*, std::uint64_t> frames_;
+    std::unordered_map<std::uint64_t, task_state*> live_;
     step step_;
 };
 
