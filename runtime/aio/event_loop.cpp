@@ -435,6 +435,10 @@ void event_loop::wait_for_events() {
     }
 
     std::array<epoll_event, 64> events;
+#if AIO_LESSON >= 13
+    if (timeout_ms != 0)
+        if (detail::task_observer* o = detail::task_observer::current) [[unlikely]] o->loop_sleeping(*this);
+#endif // lesson 13
     const time_point waited_from = clock::now();
     int n = ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), timeout_ms);
     if (n < 0) {

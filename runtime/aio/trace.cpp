@@ -17,6 +17,9 @@
 // A step longer than slow_callback_duration() has args.slow = true (the page marks it red).
 // One event per line, so that a trace is easy to grep; the file is a JSON array, closed when the
 // last loop using it goes (a program that crashes leaves it unclosed, which viewers accept).
+// Events are buffered, and written out whenever the loop goes to sleep: a program that hangs, or
+// is killed while it waits, keeps its whole trace; one killed in the middle of work loses what
+// it did since it last slept.
 //
 // Simplified: threads of the executor (lesson 12) are not drawn; a task's wait is named by the
 // await it is suspended in (its type, or the primitive a lock or queue names).
@@ -76,6 +79,11 @@ public:
         std::lock_guard lock(mutex_);
         std::fputs(events_++ == 0 ? "[\n" : ",\n", file_);
         std::fputs(event.c_str(), file_);
+    }
+
+    void flush() {
+        std::lock_guard lock(mutex_);
+        std::fflush(file_);
     }
 
     int next_loop_number() {
@@ -216,6 +224,11 @@ public:
         const std::uint64_t id = ++flows_;
         tasks_[task.id].flow = id;
         file_.write(at("s", now.task_id, clock::now()).str("name", "wake").str("cat", "wake").num("id", id).text());
+    }
+
+    void loop_sleeping(const event_loop& loop) noexcept override {
+        if (&loop == &loop_) file_.flush();   // a program that hangs or is killed now keeps its trace
+        step_tracker::loop_sleeping(loop);
     }
 
     void loop_waited(const event_loop& loop, time_point from, time_point to, int events) noexcept override {

@@ -239,3 +239,17 @@ TEST_CASE("task_step_begun: a wake-up is an arrow from the step that woke the ta
     REQUIRE(ends.size() == 1);
     CHECK(ends[0].find(on(waiting)) != std::string::npos);
 }
+
+TEST_CASE("trace: what happened is in the file whenever the loop sleeps — a hung or killed program keeps it") {
+    no_leaks check;
+    traced trace;
+    std::size_t seen_while_running = 0;
+    auto body = [&]() -> aio::coroutine<> {
+        auto named = aio::create_task(sleeps_for(0s), "before-the-sleep");
+        co_await named;
+        co_await aio::sleep(1ms);   // real time: the loop sleeps in epoll_wait
+        seen_while_running = trace.with({"\"thread_name\"", "\"name\":\"before-the-sleep"}).size();
+    };
+    aio::run(body());
+    CHECK(seen_while_running == 1);
+}

@@ -88,6 +88,9 @@ public:
         }
         if (previous_tasks_) previous_tasks_->await_ended(task);
     }
+    void loop_sleeping(const event_loop& loop) noexcept override {
+        if (previous_tasks_) previous_tasks_->loop_sleeping(loop);
+    }
     void loop_waited(const event_loop& loop, time_point from, time_point to, int events) noexcept override {
         if (previous_tasks_) previous_tasks_->loop_waited(loop, from, to, events);
     }

@@ -8,7 +8,7 @@
 //      begin_wait ──► await_begun          (every suspension of a task in a runtime await)
 //      resume_soon ─► task_woken           (whoever runs now is the one who woke it)
 //      end_wait ───► await_ended           (the task runs again: this step is its)
-//      epoll_wait ─► loop_waited           (how long the loop slept, and for how many events)
+//      epoll_wait ─► loop_sleeping, loop_waited  (the loop sleeps; how long, for how many events)
 //
 // Design principles (tokio's task hooks, CPython's debug branch):
 //  * Off costs nothing measurable: one thread-local pointer, null by default, tested with
@@ -35,6 +35,9 @@ public:
     virtual void await_begun(task_state& task, const cancellable& await) noexcept = 0;
     virtual void task_woken(task_state& task, std::coroutine_handle<> frame) noexcept = 0;
     virtual void await_ended(task_state& task) noexcept = 0;
+    /// The loop is about to sleep in epoll_wait (a trace writes out what it holds: a program
+    /// that hangs there, or is killed there, keeps its trace).
+    virtual void loop_sleeping(const event_loop& loop) noexcept = 0;
     virtual void loop_waited(const event_loop& loop, time_point from, time_point to,
                              int events) noexcept = 0;
 
