@@ -1,5 +1,5 @@
 #!/bin/sh
-# tools/deps.sh [clang|peers|watch] — makes sure the tools the course needs are installed.
+# tools/deps.sh [clang|peers|watch|browser] — makes sure the tools the course needs are installed.
 #
 # Everything comes from Debian packages, by name. As root with apt-get, missing packages are
 # installed; otherwise this stops with one line saying what to install.
@@ -24,6 +24,10 @@ if [ "${1:-}" = watch ]; then   # make watch: inotifywait (without it, make watc
 fi
 if [ "${1:-}" = clang ]; then
     need clang   command -v clang++
+fi
+if [ "${1:-}" = browser ]; then   # the trace page's browser test and make trace-picture
+    need chromium          command -v chromium
+    need fonts-dejavu-core test -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf   # else no text
 fi
 if [ "${1:-}" = peers ]; then   # the benchmark harness's peers (../shared/peers), nothing else
     need libboost1.81-dev test -f /usr/include/boost/asio.hpp

@@ -82,8 +82,8 @@ void finish_task(promise_base& top) noexcept;
 void start_task(task_state& state, promise_base& top, std::coroutine_handle<> frame,
                 event_loop& loop);
 #endif // lesson 04
-
 #if AIO_LESSON >= 13
+
 // Lesson 13: where a coroutine function is defined, for task dumps and traces. A promise's
 // constructor takes one, defaulted: the compiler builds the promise inside the coroutine, so
 // __builtin_FUNCTION() there names the coroutine itself ("fetch_data"). (std::source_location

@@ -46,6 +46,10 @@ namespace detail {
 // ANCHOR: slow_steps
 // Debug mode's watch on the loop: times every step, names the slow ones.
 class slow_step_monitor final : public step_tracker {
+public:
+    using step_tracker::step_tracker;
+
+private:
     void step_ended(const step& s) noexcept override {
         const duration took = s.end - s.begin;
 #if AIO_EXERCISE == 13
@@ -71,9 +75,9 @@ std::string detail::what_ran(const step_tracker::step& s) {
     return "a callback";
 }
 
-std::unique_ptr<detail::step_tracker> detail::debug_monitor_if_asked() {
+std::unique_ptr<detail::step_tracker> detail::debug_monitor_if_asked(const event_loop& loop) {
     if (!get_debug()) return nullptr;
-    return std::make_unique<slow_step_monitor>();
+    return std::make_unique<slow_step_monitor>(loop);
 }
 
 void detail::report_never_awaited(const coroutine_site& site) noexcept {

@@ -115,7 +115,7 @@ event_loop::event_loop(clock_mode mode) : mode_(mode) {
 #if AIO_LESSON >= 13
     // Lesson 13: any aio program can be watched without recompiling it.
     detail::install_dump_on_sigquit();
-    debug_monitor_ = detail::debug_monitor_if_asked();
+    debug_monitor_ = detail::debug_monitor_if_asked(*this);
     trace_writer_ = detail::trace_writer_if_asked(*this);
 #endif // lesson 13
 }

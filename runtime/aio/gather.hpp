@@ -179,6 +179,9 @@ private:
     // gather then ends the way its children end — cancelled_error if the first one to finish
     // was cancelled (or if they all returned anyway), but the exception of a child that
     // answered its cancellation with another one (asyncio propagates it too).
+#if AIO_LESSON >= 13
+    std::string awaiting() const override { return "aio::gather"; }   // lesson 13: task dumps, traces
+#endif // lesson 13
     void cancel() noexcept override {
         bool passed_on = false;
         for (task_state* t : tasks_) {

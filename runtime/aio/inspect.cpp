@@ -68,7 +68,7 @@ std::string stack_of(const task_state& state) {
     throw not_implemented("lesson 13, hole stack_of: begin with \"Stack for task '<name>' (most "
                           "recent call last):\", then one line per coroutine from the task's top "
                           "(state.owner) down the awaited_child_ links, then what the innermost "
-                          "one is awaiting (state.suspended_in), or \"(running)\"");
+                          "one is awaiting (state.suspended_in), or \"(running, or woken and about to run)\"");
 #else
     std::string text = "Stack for task " + name + " (most recent call last):\n";
     for (const promise_base* p = state.owner; p != nullptr; p = p->awaited_child_)
@@ -76,7 +76,7 @@ std::string stack_of(const task_state& state) {
     if (const cancellable* await = state.suspended_in)
         text += "  awaiting " + describe(*await) + "\n";
     else
-        text += "  (running)\n";
+        text += "  (running, or woken and about to run)\n";   // nothing holds it any more
     return text;
 #endif
 }

@@ -201,8 +201,8 @@ public:
     std::string stack() const { return frame_ ? detail::stack_of(state()) : std::string(); }
     /// The same, on stderr.
     void print_stack() const;
-#endif // lesson 13
 
+#endif // lesson 13
     class awaiter;
     /// `co_await t` waits for the task to finish and gives its result (rethrows its exception).
     awaiter operator co_await() const;
@@ -326,8 +326,8 @@ private:
 
 #if AIO_LESSON >= 13
     std::string awaiting() const override { return "task '" + detail::name_of(awaited_.state()) + "'"; }
-#endif // lesson 13
 
+#endif // lesson 13
     task awaited_;   // a handle of our own keeps the frame (and its result) alive
     std::coroutine_handle<> awaiting_;
 };
@@ -336,8 +336,8 @@ template <typename T>
 typename task<T>::awaiter task<T>::operator co_await() const {
     return awaiter(*this);
 }
-
 #if AIO_LESSON >= 13
+
 template <typename T>
 void task<T>::print_stack() const {
     std::fputs(stack().c_str(), stderr);

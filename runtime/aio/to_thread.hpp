@@ -155,6 +155,9 @@ private:
 // ANCHOR_END: thread_call
 
     // The task is cancelled while it waits for the call.
+#if AIO_LESSON >= 13
+    std::string awaiting() const override { return "aio::to_thread"; }   // lesson 13: task dumps, traces
+#endif // lesson 13
     void cancel() noexcept override {
         abandon();
         loop_->call_soon(awaiting_);

@@ -188,7 +188,7 @@ private:
 class trace_writer final : public step_tracker {
 public:
     trace_writer(const event_loop& loop, trace_file& file)
-        : loop_(loop), file_(file), pid_(file.next_loop_number()) {
+        : step_tracker(loop), file_(file), pid_(file.next_loop_number()) {
         file_.write(head("M", 0).str("name", "process_name").open("args")
                         .str("name", "event loop " + std::to_string(pid_)).close().text());
         file_.write(head("M", 0).str("name", "thread_name").open("args").str("name", "event loop").close().text());
@@ -196,8 +196,7 @@ public:
     }
     ~trace_writer() override { file_.release(); }
 
-    void task_created(task_state& task) noexcept override {
-        step_tracker::task_created(task);
+    void on_task_created(task_state& task) noexcept override {
         tasks_[task.id];
         const step& now = current_step();
         event_text& e = at("i", task.id, clock::now()).str("name", "created").str("s", "t");
@@ -205,20 +204,17 @@ public:
         file_.write(e.text());
     }
 
-    void task_finished(task_state& task) noexcept override {
+    void on_task_finished(task_state& task) noexcept override {
         file_.write(at("i", task.id, clock::now())
                         .str("name", task.cancelled ? "cancelled" : task.failed ? "failed" : "returned")
                         .str("s", "t").text());
-        step_tracker::task_finished(task);
     }
 
-    void await_begun(task_state& task, const cancellable& await) noexcept override {
+    void on_await_begun(task_state& task, const cancellable& await) noexcept override {
         tasks_[task.id].awaiting = describe(await);
-        step_tracker::await_begun(task, await);
     }
 
-    void task_woken(task_state& task, std::coroutine_handle<> frame) noexcept override {
-        step_tracker::task_woken(task, frame);
+    void on_task_woken(task_state& task) noexcept override {
         const step& now = current_step();
         if (!now.running) return;   // woken between steps (I/O, aio::run): no arrow to draw
         const std::uint64_t id = ++flows_;
@@ -226,16 +222,13 @@ public:
         file_.write(at("s", now.task_id, clock::now()).str("name", "wake").str("cat", "wake").num("id", id).text());
     }
 
-    void loop_sleeping(const event_loop& loop) noexcept override {
-        if (&loop == &loop_) file_.flush();   // a program that hangs or is killed now keeps its trace
-        step_tracker::loop_sleeping(loop);
+    void on_loop_sleeping() noexcept override {
+        file_.flush();   // a program that hangs or is killed now keeps its trace
     }
 
-    void loop_waited(const event_loop& loop, time_point from, time_point to, int events) noexcept override {
-        if (&loop == &loop_)
-            file_.write(slice(0, from, to).str("name", "epoll_wait").str("cat", "idle")
-                            .open("args").num("events", static_cast<std::uint64_t>(events)).close().text());
-        step_tracker::loop_waited(loop, from, to, events);
+    void on_loop_waited(time_point from, time_point to, int events) noexcept override {
+        file_.write(slice(0, from, to).str("name", "epoll_wait").str("cat", "idle")
+                        .open("args").num("events", static_cast<std::uint64_t>(events)).close().text());
     }
 
 private:
@@ -320,7 +313,6 @@ private:
         return at("X", tid, from).micros("dur", std::chrono::duration<double, std::micro>(to - from).count());
     }
 
-    const event_loop& loop_;
     trace_file& file_;
     int pid_;
     std::uint64_t flows_ = 0;

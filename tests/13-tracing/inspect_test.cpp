@@ -295,7 +295,7 @@ TEST_CASE("stack_of: a task not started yet, one that runs, and finished ones sa
     aio::run(body(), virtual_time);
     CHECK(before.rfind("Stack for task 'self' (not started yet):\n  operator() (", 0) == 0);
     CHECK(contains(running, "(most recent call last):\n"));
-    CHECK(contains(running, "  (running)\n"));
+    CHECK(contains(running, "  (running, or woken and about to run)\n"));
     CHECK(returned == "No stack for task 'self' (finished)\n");
     CHECK(failed == "No stack for task 'bad' (failed)\n");
     CHECK(cancelled == "No stack for task 'long' (cancelled)\n");

@@ -253,3 +253,20 @@ TEST_CASE("trace: what happened is in the file whenever the loop sleeps — a hu
     aio::run(body());
     CHECK(seen_while_running == 1);
 }
+
+TEST_CASE("trace: two loops alive on one thread: each task is drawn once, in its own loop's process") {
+    no_leaks check;
+    traced trace;
+    {
+        aio::event_loop first(virtual_time);
+        aio::event_loop second(virtual_time);   // both trace; the second's observer comes first
+        auto t = aio::create_task(sleeps_twice(), second);
+        t.set_name("on-second");
+        second.run_until_idle();
+        CHECK(t.done());
+    }
+    const std::vector<std::string> names = trace.with({"\"thread_name\"", "\"name\":\"on-second"});
+    REQUIRE(names.size() == 1);
+    CHECK(names[0].find("\"pid\":2,") != std::string::npos);
+    CHECK(trace.with({"\"pid\":1,", "\"name\":\"step\""}).empty());
+}

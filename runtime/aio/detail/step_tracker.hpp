@@ -30,8 +30,8 @@ namespace aio::detail {
 
 class step_tracker : public loop_observer, public task_observer {
 public:
-    step_tracker() noexcept
-        : previous_items_(loop_observer::current), previous_tasks_(task_observer::current) {
+    explicit step_tracker(const event_loop& loop) noexcept
+        : loop_(loop), previous_items_(loop_observer::current), previous_tasks_(task_observer::current) {
         loop_observer::current = this;
         task_observer::current = this;
     }
@@ -42,10 +42,14 @@ public:
         task_observer::current = previous_tasks_;
     }
 
+    // Every hook is passed on to the observers installed before this one, and seen here only
+    // if it concerns this tracker's loop (two loops of one thread each have their own).
+
     // The loop's items.
-    void before(const loop_item& item) override {
+    void before(const loop_item& item) final {
         if (previous_items_) previous_items_->before(item);
         step_ = step{};
+        if (item.loop != &loop_) return;
         step_.item = item;
         step_.begin = clock::now();
         step_.running = true;
@@ -57,41 +61,55 @@ public:
         }
         step_begun(step_);
     }
-    void after(std::size_t scheduled) override {
-        step_.end = clock::now();
-        step_.running = false;
-        step_ended(step_);
+    void after(std::size_t scheduled) final {
+        if (step_.running) {
+            step_.end = clock::now();
+            step_.running = false;
+            step_ended(step_);
+        }
         if (previous_items_) previous_items_->after(scheduled);
     }
 
     // The tasks.
-    void task_created(task_state& task) noexcept override {
-        live_[task.id] = &task;
-        frames_[task.top.address()] = task.id;
+    void task_created(task_state& task) noexcept final {
+        if (task.loop == &loop_) {
+            live_[task.id] = &task;
+            frames_[task.top.address()] = task.id;
+            on_task_created(task);
+        }
         if (previous_tasks_) previous_tasks_->task_created(task);
     }
-    void task_finished(task_state& task) noexcept override {
-        live_.erase(task.id);   // a frame of it still in frames_ now names no task
+    void task_finished(task_state& task) noexcept final {
+        if (task.loop == &loop_) {
+            on_task_finished(task);
+            live_.erase(task.id);   // a frame of it still in frames_ now names no task
+        }
         if (previous_tasks_) previous_tasks_->task_finished(task);
     }
-    void await_begun(task_state& task, const cancellable& await) noexcept override {
+    void await_begun(task_state& task, const cancellable& await) noexcept final {
+        if (task.loop == &loop_) on_await_begun(task, await);
         if (previous_tasks_) previous_tasks_->await_begun(task, await);
     }
-    void task_woken(task_state& task, std::coroutine_handle<> frame) noexcept override {
-        frames_[frame.address()] = task.id;
+    void task_woken(task_state& task, std::coroutine_handle<> frame) noexcept final {
+        if (task.loop == &loop_) {
+            frames_[frame.address()] = task.id;
+            on_task_woken(task);
+        }
         if (previous_tasks_) previous_tasks_->task_woken(task, frame);
     }
-    void await_ended(task_state& task) noexcept override {
-        if (step_.running && step_.task_id == 0) {
+    void await_ended(task_state& task) noexcept final {
+        if (task.loop == &loop_ && step_.running && step_.task_id == 0) {
             own(task);
             step_owned(step_);
         }
         if (previous_tasks_) previous_tasks_->await_ended(task);
     }
-    void loop_sleeping(const event_loop& loop) noexcept override {
+    void loop_sleeping(const event_loop& loop) noexcept final {
+        if (&loop == &loop_) on_loop_sleeping();
         if (previous_tasks_) previous_tasks_->loop_sleeping(loop);
     }
-    void loop_waited(const event_loop& loop, time_point from, time_point to, int events) noexcept override {
+    void loop_waited(const event_loop& loop, time_point from, time_point to, int events) noexcept final {
+        if (&loop == &loop_) on_loop_waited(from, to, events);
         if (previous_tasks_) previous_tasks_->loop_waited(loop, from, to, events);
     }
 
@@ -106,10 +124,19 @@ public:
     };
 
 protected:
+    // What a tracker of this loop may want to know: everything concerns the tracker's loop.
+    virtual void on_task_created(task_state&) noexcept {}
+    virtual void on_task_finished(task_state&) noexcept {}
+    virtual void on_await_begun(task_state&, const cancellable&) noexcept {}
+    virtual void on_task_woken(task_state&) noexcept {}   // by the step running now, if any
+    virtual void on_loop_sleeping() noexcept {}
+    virtual void on_loop_waited(time_point, time_point, int) noexcept {}
     virtual void step_begun(const step&) noexcept {}
     virtual void step_owned(const step&) noexcept {}   // the task was known only mid-step
     virtual void step_ended(const step&) noexcept {}
     const step& current_step() const noexcept { return step_; }
+
+    const event_loop& loop_;
 
 private:
     void own(const task_state& task) {
@@ -133,7 +160,7 @@ std::string what_ran(const step_tracker::step& s);
 
 // The observers a loop installs for its life when asked by the environment (event_loop.cpp):
 // debug.cpp's for AIO_DEBUG=1 (or set_debug), trace.cpp's for AIO_TRACE=<file>. Null if not.
-std::unique_ptr<step_tracker> debug_monitor_if_asked();
+std::unique_ptr<step_tracker> debug_monitor_if_asked(const event_loop& loop);
 std::unique_ptr<step_tracker> trace_writer_if_asked(const event_loop& loop);
 
 } // namespace aio::detail

@@ -13,7 +13,7 @@
 // Design principles (tokio's task hooks, CPython's debug branch):
 //  * Off costs nothing measurable: one thread-local pointer, null by default, tested with
 //    [[unlikely]] at each choke point. No field is added to a task for the observer's sake: an
-//    observer keeps its own map from task_state* to whatever it wants to remember.
+//    observer keeps its own maps (by task number: a task_state may be gone when it looks).
 //  * One observer per thread: the trace (AIO_TRACE) and debug mode (AIO_DEBUG) are installed by
 //    the loop when their variable is set; a second one chains to the first (see `previous`).
 #pragma once
@@ -27,8 +27,8 @@ namespace aio::detail {
 
 class task_observer {
 public:
-    // An observer must not throw (a full disk must not change what the program does): the
-    // hooks are noexcept, and one that fails just stops observing.
+    // An observer must not change what the program does: the hooks are noexcept (an exception
+    // would end the program), and a trace that cannot be written is silently incomplete.
     virtual void task_created(task_state& task) noexcept = 0;
     /// Before its waiters are woken; the task_state says how it ended (failed, cancelled).
     virtual void task_finished(task_state& task) noexcept = 0;

@@ -20,9 +20,6 @@
 #include <memory>
 #include <string>
 #endif // lesson 11
-#if AIO_LESSON >= 13
-#include <string>
-#endif // lesson 13
 
 namespace aio {
 
@@ -40,8 +37,8 @@ public:
     // coroutine gets resumed; its await_resume then throws aio::cancelled_error.
     virtual void cancel() noexcept = 0;
 #if AIO_LESSON >= 13
-    // Lesson 13: what the task waits for, as a task dump and a trace name it ("aio::sleep",
-    // "aio::lock"); empty: the await's type will do.
+    // Lesson 13: what the task waits for, as a task dump and a trace name it ("aio::lock",
+    // "task 'fetch'"); empty: the await's type will do ("aio::sleeper").
     virtual std::string awaiting() const { return {}; }
 #endif // lesson 13
 

@@ -164,8 +164,8 @@ inline void waiter::cancel() noexcept {
 inline std::string waiter::awaiting() const {
     return list_ ? list_->owner_ : orphaned_by_;
 }
-#endif // lesson 13
 
+#endif // lesson 13
 inline void waiter::unlink() noexcept {
     if (linked_ && list_) list_->remove(*this);
 }
